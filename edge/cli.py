@@ -1,0 +1,113 @@
+"""The `edge` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def _nlu_model(args: argparse.Namespace):
+    from edge.nlu.runtime import NluModel, NluModelError
+    from edge.profiles import ProfileError, load_profile
+
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as e:
+        raise CliError(str(e)) from None
+    try:
+        return NluModel(args.model or profile.nlu.model, threads=args.threads or profile.nlu.threads,
+                        max_tokens=profile.nlu.max_tokens, ood_threshold=profile.nlu.ood_threshold)
+    except NluModelError as e:
+        raise CliError(str(e)) from None
+
+
+def _stdin_lines() -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per stdin line; text is None where the bytes are not UTF-8."""
+    for n, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            yield n, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield n, None
+
+
+def cmd_nlu(args: argparse.Namespace) -> int:
+    model = _nlu_model(args)
+    indent = 2 if args.pretty else None
+    failed = 0
+    if args.text:
+        sources: Iterator[tuple[int, str | None]] = iter([(0, " ".join(args.text))])
+    else:
+        if sys.stdin.isatty():
+            print("type an utterance per line, Ctrl-D to end", file=sys.stderr)
+        sources = _stdin_lines()
+    for n, text in sources:
+        if text is None:
+            failed += 1
+            msg = f"stdin line {n}: not valid UTF-8, skipped (save the text as UTF-8)"
+            print(f"edge nlu: {msg}", file=sys.stderr)
+            print(json.dumps({"line": n, "error": msg}), flush=True)
+            continue
+        p = model.parse(text, args.locale)
+        for w in p.warnings:
+            print(f"edge nlu: warning: {w}", file=sys.stderr)
+        print(json.dumps(p.to_dict(), ensure_ascii=False, indent=indent), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "nlu":
+        from edge.bench.nlu import run_nlu_bench
+
+        return run_nlu_bench(args)
+    raise CliError(f"unknown benchmark suite {args.suite!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="edge", description="Offline, on-device multilingual voice assistant.")
+    sub = ap.add_subparsers(dest="command")
+
+    p = sub.add_parser("nlu", help="intent and slots of a text (or of each stdin line), as JSON")
+    p.add_argument("text", nargs="*", help="the utterance; omitted: read one per line from stdin")
+    p.add_argument("--locale", help="language tag, e.g. en-US (the model is multilingual; this is a hint)")
+    p.add_argument("--profile", help="device profile name or path (default: desktop)")
+    p.add_argument("--model", type=Path, help="ONNX model; tokenizer.json and label files beside it")
+    p.add_argument("--threads", type=int, help="override the profile's NLU threads")
+    p.add_argument("--pretty", action="store_true", help="indented JSON")
+    p.set_defaults(func=cmd_nlu)
+
+    b = sub.add_parser("bench", help="offline benchmarks")
+    bsub = b.add_subparsers(dest="suite", required=True)
+    bn = bsub.add_parser("nlu", help="MASSIVE accuracy, latency, size and memory of the NLU models")
+    from edge.bench.nlu import add_arguments
+
+    add_arguments(bn)
+    b.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except CliError as e:
+        print(f"edge {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Device profiles: TOML files in ``device_profiles/`` that tune the runtime for one kind of device.
+
+A profile has top-level ``name`` and ``description`` keys and one table per subsystem (``[nlu]``,
+``[budget]``, ...). Every key is required and unknown keys are rejected, so a typo fails loudly.
+
+To add a section: define a frozen dataclass whose fields carry a validator in their metadata
+(``field(metadata=_spec(_Int(1, 8)))``), add a field of that type to :class:`Profile`, and register it
+in ``_SECTIONS``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILE_DIR",
+    "REPO_ROOT",
+    "Budget",
+    "NluSettings",
+    "Profile",
+    "ProfileError",
+    "list_profiles",
+    "load_profile",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROFILE_DIR = REPO_ROOT / "device_profiles"
+DEFAULT_PROFILE = "desktop"
+ENV_PROFILE_DIR = "EDGE_PROFILE_DIR"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ProfileError(ValueError):
+    """A device profile is missing, unreadable or invalid."""
+
+
+# --- value validators -------------------------------------------------------------------------------
+
+
+class _Check:
+    """Validates and converts one TOML value; ``describe()`` states the allowed values."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+
+@dataclass(frozen=True)
+class _Int(_Check):
+    lo: int
+    hi: int
+
+    def describe(self) -> str:
+        return f"an integer from {self.lo} to {self.hi}"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
+
+
+@dataclass(frozen=True)
+class _Float(_Check):
+    lo: float
+    hi: float
+
+    def describe(self) -> str:
+        return f"a number from {self.lo} to {self.hi}"
+
+    def accepts(self, value: Any) -> bool:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and self.lo <= value <= self.hi
+        )
+
+    def convert(self, value: Any) -> float:
+        return float(value)
+
+
+@dataclass(frozen=True)
+class _Str(_Check):
+    def describe(self) -> str:
+        return "a non-empty string"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value.strip() != ""
+
+
+@dataclass(frozen=True)
+class _ModelPath(_Str):
+    """A file path; relative paths are resolved against the repo root (the file need not exist yet)."""
+
+    def describe(self) -> str:
+        return "a non-empty path string (relative to the repo root, or absolute)"
+
+    def convert(self, value: Any) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def _spec(check: _Check) -> dict[str, _Check]:
+    return {"check": check}
+
+
+# --- profile structure --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NluSettings:
+    """Intent and slot model settings."""
+
+    model: Path = field(metadata=_spec(_ModelPath()))
+    threads: int = field(metadata=_spec(_Int(1, 64)))
+    ood_threshold: float = field(metadata=_spec(_Float(0.0, 1.0)))
+    max_tokens: int = field(metadata=_spec(_Int(8, 512)))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Resource targets the device must meet."""
+
+    memory_mb: int = field(metadata=_spec(_Int(16, 1_048_576)))
+    latency_ms: int = field(metadata=_spec(_Int(1, 60_000)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated device profile."""
+
+    name: str
+    description: str
+    path: Path
+    nlu: NluSettings
+    budget: Budget
+
+
+# Top-level scalar keys and their checks; sections map a TOML table name to its dataclass.
+_TOP_LEVEL: dict[str, _Check] = {"name": _Str(), "description": _Str()}
+_SECTIONS: dict[str, type] = {"nlu": NluSettings, "budget": Budget}
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def _display(path: Path) -> str:
+    """Short path for messages: relative to the repo root or the cwd when possible."""
+    for base in (REPO_ROOT, Path.cwd()):
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _search_dirs() -> list[Path]:
+    dirs: list[Path] = []
+    env = os.environ.get(ENV_PROFILE_DIR, "")
+    for part in env.split(os.pathsep):
+        if part.strip():
+            dirs.append(Path(part).expanduser().resolve())
+    dirs.append(PROFILE_DIR)
+    return dirs
+
+
+def list_profiles() -> list[str]:
+    """Names of the profiles available in ``$EDGE_PROFILE_DIR`` and ``device_profiles/``, sorted."""
+    names: set[str] = set()
+    for directory in _search_dirs():
+        if directory.is_dir():
+            names.update(p.stem for p in directory.glob("*.toml") if p.is_file())
+    return sorted(names)
+
+
+def _find(name: str) -> Path:
+    if not _NAME_RE.match(name):
+        raise ProfileError(f"invalid profile name {name!r}: use letters, digits, '-', '_' or '.', or give a path")
+    for directory in _search_dirs():
+        candidate = directory / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    where = ", ".join(_display(d) for d in _search_dirs())
+    available = ", ".join(list_profiles()) or "(none)"
+    raise ProfileError(f"unknown profile {name!r} (looked in {where}); available profiles: {available}")
+
+
+def _is_path_like(value: str | Path) -> bool:
+    if isinstance(value, Path):
+        return True
+    return value.endswith(".toml") or "/" in value or os.sep in value
+
+
+def _check_keys(where: str, table: dict[str, Any], known: list[str], prefix: str = "") -> None:
+    unknown = [k for k in table if k not in known]
+    if unknown:
+        keys = ", ".join(f"{prefix}{k}" for k in unknown)
+        raise ProfileError(f"{where}: unknown key {keys}; known keys: {', '.join(prefix + k for k in known)}")
+    missing = [k for k in known if k not in table]
+    if missing:
+        keys = ", ".join(f"{prefix}{k}" for k in missing)
+        raise ProfileError(f"{where}: missing key {keys}")
+
+
+def _value(where: str, key: str, value: Any, check: _Check) -> Any:
+    if not check.accepts(value):
+        raise ProfileError(f"{where}: {key} must be {check.describe()}, got {value!r}")
+    return check.convert(value)
+
+
+def _section(where: str, name: str, table: Any, cls: type) -> Any:
+    if not isinstance(table, dict):
+        raise ProfileError(f"{where}: {name} must be a table ([{name}]), got {table!r}")
+    specs = {f.name: f.metadata["check"] for f in fields(cls)}
+    _check_keys(where, table, list(specs), prefix=f"{name}.")
+    return cls(**{key: _value(where, f"{name}.{key}", table[key], check) for key, check in specs.items()})
+
+
+def _parse(path: Path, data: dict[str, Any]) -> Profile:
+    where = _display(path)
+    known = list(_TOP_LEVEL) + list(_SECTIONS)
+    unknown = [k for k in data if k not in known]
+    if unknown:
+        raise ProfileError(f"{where}: unknown key {', '.join(unknown)}; known keys: {', '.join(known)}")
+    for key in _TOP_LEVEL:
+        if key not in data:
+            raise ProfileError(f"{where}: missing key {key}")
+    for section in _SECTIONS:
+        if section not in data:
+            raise ProfileError(f"{where}: missing section [{section}] (required sections: {', '.join(_SECTIONS)})")
+    top = {key: _value(where, key, data[key], check) for key, check in _TOP_LEVEL.items()}
+    sections = {name: _section(where, name, data[name], cls) for name, cls in _SECTIONS.items()}
+    return Profile(path=path, **top, **sections)
+
+
+def load_profile(name_or_path: str | Path | None = None) -> Profile:
+    """Load and validate a profile by name (``"rpi4"``) or by path; ``None`` loads ``desktop``.
+
+    Raises :class:`ProfileError` naming the file, the key and the allowed values.
+    """
+    if name_or_path is None:
+        name_or_path = DEFAULT_PROFILE
+    if _is_path_like(name_or_path):
+        path = Path(name_or_path).expanduser().resolve()
+        if not path.is_file():
+            raise ProfileError(f"{_display(path)}: profile file not found")
+    else:
+        path = _find(str(name_or_path))
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{_display(path)}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{_display(path)}: invalid TOML: not UTF-8 ({exc})") from exc
+    except OSError as exc:
+        raise ProfileError(f"{_display(path)}: cannot read profile: {exc.strerror or exc}") from exc
+    return _parse(path, data)

@@ -1,0 +1,118 @@
+"""Export a trained checkpoint to ONNX (fp32), quantise it to int8, and check one against the other.
+
+    python -m tools.export_nlu --checkpoint runs/student/best.pt --tokenizer runs/student-init/tokenizer.json \
+        --labels runs/student --out models/nlu --name student --data PATH
+
+Writes `<name>-fp32.onnx` (kept out of git for the student) and `<name>-int8.onnx`, copies the
+tokenizer and the label files, and writes `<name>-export.json` with the int8-vs-fp32 agreement
+on a sample of MASSIVE dev utterances from every locale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from tokenizers import Tokenizer
+
+from tools.nlu_model import load_checkpoint
+
+
+class _Export(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        return self.model(input_ids, attention_mask)
+
+
+def export_onnx(checkpoint: Path, path: Path) -> None:
+    model, _ = load_checkpoint(checkpoint)
+    model.eval()
+    ids = torch.tensor([[0, 100, 200, 300, 2], [0, 100, 200, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+    torch.onnx.export(
+        _Export(model), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+        output_names=["intent_logits", "slot_logits"], opset_version=17, dynamo=False,
+        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                      "intent_logits": {0: "batch"}, "slot_logits": {0: "batch", 1: "tokens"}},
+    )
+
+
+def quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gather"], extra_options={"EnableSubgraph": False})
+
+
+def compare(fp32: Path, int8: Path, tokenizer: Path, texts: list[str]) -> dict:
+    tok = Tokenizer.from_file(str(tokenizer))
+    opts = ort.SessionOptions()
+    a = ort.InferenceSession(str(fp32), opts, providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(str(int8), opts, providers=["CPUExecutionProvider"])
+    agree = slot_agree = slot_n = 0
+    max_diff = 0.0
+    for text in texts:
+        ids = np.array([tok.encode(text).ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        ia, sa = a.run(None, feed)
+        ib, sb = b.run(None, feed)
+        agree += int(ia.argmax() == ib.argmax())
+        slot_agree += int((sa.argmax(-1) == sb.argmax(-1)).sum())
+        slot_n += sa.shape[1]
+        pa = np.exp(ia - ia.max()) / np.exp(ia - ia.max()).sum()
+        pb = np.exp(ib - ib.max()) / np.exp(ib - ib.max()).sum()
+        max_diff = max(max_diff, float(np.abs(pa - pb).max()))
+    return {"utterances": len(texts), "intent_agreement": agree / len(texts),
+            "slot_label_agreement": slot_agree / slot_n, "max_intent_prob_diff": max_diff}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--tokenizer", type=Path, required=True)
+    ap.add_argument("--labels", type=Path, required=True, help="folder with intents.txt and slot_types.txt")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", default="student")
+    ap.add_argument("--data", type=Path, help="MASSIVE, for the int8-vs-fp32 check on dev utterances")
+    ap.add_argument("--check-per-locale", type=int, default=20)
+    ap.add_argument("--no-int8", action="store_true", help="fp32 only (the teacher, for the benchmark)")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    fp32 = args.out / f"{args.name}-fp32.onnx"
+    export_onnx(args.checkpoint, fp32)
+    for name in ("intents.txt", "slot_types.txt"):
+        shutil.copy(args.labels / name, args.out / name)
+    if args.tokenizer.resolve() != (args.out / "tokenizer.json").resolve():
+        shutil.copy(args.tokenizer, args.out / "tokenizer.json")
+    print(f"wrote {fp32} ({fp32.stat().st_size / 1e6:.1f} MB)")
+    if args.no_int8:
+        return
+    int8 = args.out / f"{args.name}-int8.onnx"
+    quantize(fp32, int8)
+    print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB)")
+    if args.data:
+        from edge.nlu.massive import load_massive
+
+        texts: list[str] = []
+        dev = load_massive(args.data, splits=["dev"])
+        counts: dict[str, int] = {}
+        for e in dev:
+            if counts.get(e.locale, 0) < args.check_per_locale:
+                counts[e.locale] = counts.get(e.locale, 0) + 1
+                texts.append(e.utt)
+        report = compare(fp32, int8, args.tokenizer, texts)
+        report.update(fp32_mb=round(fp32.stat().st_size / 1e6, 2), int8_mb=round(int8.stat().st_size / 1e6, 2))
+        (args.out / f"{args.name}-export.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
