@@ -61,7 +61,7 @@ def trimmed_tokenizer_json(src: Path, keep: list[int]) -> dict:
     for tok in spec["added_tokens"]:
         tok["id"] = new_id[tok["id"]]
     post = spec.get("post_processor") or {}
-    for name, sp in (post.get("special_tokens") or {}).items():
+    for sp in (post.get("special_tokens") or {}).values():
         sp["ids"] = [new_id[i] for i in sp["ids"]]
     return spec
 

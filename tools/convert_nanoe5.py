@@ -100,7 +100,7 @@ def parse_e5s1(buf: bytes) -> tuple[dict, dict[str, np.ndarray]]:
         shapes[f"l{i}.fi.w"] = (ff, hidden)
         shapes[f"l{i}.fo.w"] = (hidden, ff)
     tensors: dict[str, np.ndarray] = {}
-    for name, _dtype, n, off, nbytes in entries:
+    for name, _dtype, _n, off, nbytes in entries:
         raw = buf[off : off + nbytes]
         shape = shapes.get(name)
         if shape is not None and nbytes == shape[0] * (shape[1] // QK) * 18:

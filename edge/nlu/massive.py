@@ -11,6 +11,7 @@ import io
 import json
 import re
 import tarfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,8 @@ def parse_annotation(annot: str, utt: str) -> tuple[Span, ...]:
     pieces: list[tuple[str | None, str]] = []  # (slot type or None, text)
     pos = 0
     for m in _SLOT.finditer(annot):
+        if not m.group(1).strip():
+            raise ValueError(f"a slot without a type in annot_utt {annot!r}")
         pieces.append((None, annot[pos : m.start()]))
         pieces.append((m.group(1).strip(), m.group(2)))
         pos = m.end()
@@ -154,8 +157,8 @@ def load_massive(
     def keep(exs: Iterator[Example]) -> None:
         out.extend(e for e in exs if e.partition in wanted_splits)
 
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if _locale_of(p.name))
+    if path.is_dir() or path.suffix == ".jsonl":
+        files = sorted(p for p in path.iterdir() if _locale_of(p.name)) if path.is_dir() else [path]
         if not files:
             raise FileNotFoundError(f"no <locale>.jsonl files in {path}")
         for p in files:
@@ -167,13 +170,16 @@ def load_massive(
             tar = tarfile.open(path)
         except tarfile.TarError:
             raise MassiveFormatError(str(path), 0, "not a folder, .jsonl or readable tar archive") from None
-        with tar:
-            for m in sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name):
-                loc = _locale_of(m.name)
-                if loc and (wanted_locales is None or loc in wanted_locales):
-                    f = tar.extractfile(m)
-                    assert f is not None
-                    keep(iter_jsonl(io.BufferedReader(f), f"{path}!{m.name}"))
+        try:
+            with tar:
+                for m in sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name):
+                    loc = _locale_of(m.name)
+                    if loc and (wanted_locales is None or loc in wanted_locales):
+                        f = tar.extractfile(m)
+                        assert f is not None
+                        keep(iter_jsonl(io.BufferedReader(f), f"{path}!{m.name}"))
+        except (EOFError, OSError, tarfile.TarError, zlib.error) as e:
+            raise MassiveFormatError(str(path), 0, f"archive is truncated or corrupt ({e})") from None
     if wanted_locales:
         missing = wanted_locales - {e.locale for e in out}
         if missing:

@@ -74,7 +74,8 @@ class NluModel:
         try:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as e:  # tokenizers raises a bare Exception on bad JSON
-            raise NluModelError(f"NLU tokenizer {folder / 'tokenizer.json'} is corrupt ({e}); restore it from git") from None
+            raise NluModelError(f"NLU tokenizer {folder / 'tokenizer.json'} is corrupt ({e}); "
+                                "restore it with `git checkout -- models/nlu`") from None
         self.labels = LabelSet.load(folder)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)

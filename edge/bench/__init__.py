@@ -1,0 +1,1 @@
+"""Benchmarks: baselines and evaluation runs."""
