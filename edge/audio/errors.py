@@ -1,0 +1,15 @@
+"""Errors and warnings raised by the audio readers and writers."""
+
+from __future__ import annotations
+
+
+class AudioFormatError(ValueError):
+    """An audio file cannot be read; the message is one line naming the file and what to do."""
+
+
+class AudioWriteError(OSError):
+    """An audio file cannot be written (for example, the disk is full); the target is left untouched."""
+
+
+class AudioWarning(UserWarning):
+    """Audio was read, but something in it was repaired (for example NaN samples replaced by 0)."""
