@@ -61,6 +61,26 @@ def cmd_nlu(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from edge.models import ModelError, load_manifest, verify_all
+
+    try:
+        manifest = load_manifest(args.manifest)
+    except ModelError as e:
+        raise CliError(str(e)) from None
+    statuses = verify_all(manifest)
+    if args.json:
+        print(json.dumps([{"id": s.model_id, "kind": manifest.get(s.model_id).kind, "installed": s.installed,
+                           "verified": s.verified, "path": str(s.path) if s.path else None, "message": s.message}
+                          for s in statuses], indent=2))
+    else:
+        for s in statuses:
+            e = manifest.get(s.model_id)
+            mark = "ok" if s.verified else ("??" if s.installed else "--")
+            print(f"[{mark}] {e.id:<22} {e.kind:<4} {e.size_mb:>7.1f} MB  {','.join(e.locales)[:40]:<40} {s.message}")
+    return 0 if all(s.verified or s.installed for s in statuses) else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.suite == "nlu":
         from edge.bench.nlu import run_nlu_bench
@@ -81,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="override the profile's NLU threads")
     p.add_argument("--pretty", action="store_true", help="indented JSON")
     p.set_defaults(func=cmd_nlu)
+
+    m = sub.add_parser("models", help="list the models in the manifest, installed and verified (sha256)")
+    m.add_argument("--manifest", type=Path, help="default: models/manifest.toml")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)

@@ -208,3 +208,14 @@ def test_missing_key_duplicates_and_bad_toml(tmp_path: Path) -> None:
         load_manifest(tmp_path / "c.toml")
     with pytest.raises(ManifestError, match="not found"):
         load_manifest(tmp_path / "none.toml")
+
+
+def test_cli_lists_models_with_status() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "edge.cli", "models", "--json"], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parents[1])
+    rows = {row["id"]: row for row in json.loads(r.stdout)}
+    assert rows["silero-vad-v6"]["verified"] is True
+    assert rows["nlu-student-int8"]["installed"] is True

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--chunk", type=int, default=20_000, help="utterances per resumable part")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--assemble-only", action="store_true",
+                    help="stop early: keep the parts already computed, write the arrays from them")
     args = ap.parse_args(argv)
 
     examples = load_examples(args.data, Path("runs/cache"))
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         part = parts / f"{c0:08d}.npz"
         if part.exists():
             continue
+        if args.assemble_only:
+            idx = idx[:c0]  # parts are written in order, so the first c0 utterances are complete
+            break
         chunk = idx[c0 : c0 + args.chunk]
         # longest first inside the chunk keeps padding low; order restored below
         order = sorted(range(len(chunk)), key=lambda j: len(enc.ids[chunk[j]]))
