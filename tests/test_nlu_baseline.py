@@ -69,3 +69,17 @@ def test_rejects_bad_input() -> None:
 def test_import_does_not_need_sklearn() -> None:
     code = "import sys, edge.bench.baseline; assert 'sklearn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_loads_a_baseline_saved_by_the_script(tmp_path: Path) -> None:
+    """`python -m edge.bench.baseline` pickles the class as __main__.Baseline; loading must still work."""
+    path = tmp_path / "baseline.pkl"
+    code = (
+        "import __main__, pickle\n"
+        "from edge.bench import baseline as b\n"
+        "class Baseline(b.Baseline): pass\n"
+        "Baseline.__module__ = '__main__'; Baseline.__qualname__ = 'Baseline'; __main__.Baseline = Baseline\n"
+        f"pickle.dump(Baseline(vectorizer=None, classifier=None, train_seconds=1.5), open({str(path)!r}, 'wb'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    assert Baseline.load(path).train_seconds == 1.5

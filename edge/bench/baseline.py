@@ -32,6 +32,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
+class _Unpickler(pickle.Unpickler):
+    """Also reads a Baseline pickled by `python -m edge.bench.baseline` (class recorded in __main__)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "__main__" and name == "Baseline":
+            return Baseline
+        return super().find_class(module, name)
+
+
 @dataclass
 class Baseline:
     vectorizer: Any  # fitted sklearn TfidfVectorizer
@@ -53,7 +62,7 @@ class Baseline:
     @staticmethod
     def load(path: str | Path) -> Baseline:
         with Path(path).open("rb") as f:
-            obj = pickle.load(f)
+            obj = _Unpickler(f).load()
         if not isinstance(obj, Baseline):
             raise TypeError(f"{path} holds a {type(obj).__name__}, not a Baseline")
         return obj
