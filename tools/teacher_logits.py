@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     model.eval()
     parts = args.out / "partial"
     parts.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
+    t0, computed = time.time(), 0  # rate counts only this run's work, not parts resumed from disk
     for c0 in range(0, len(idx), args.chunk):
         part = parts / f"{c0:08d}.npz"
         if part.exists():
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         lengths = np.array([len(s) for s in slots])
         np.savez(part, intents=intents, slots=np.concatenate(slots), lengths=lengths)
         done = c0 + len(chunk)
-        rate = done / (time.time() - t0)
+        computed += len(chunk)
+        rate = computed / (time.time() - t0)
         print(f"{done}/{len(idx)} utterances, {rate:.0f}/s, eta {(len(idx) - done) / rate / 60:.0f} min", flush=True)
     files = sorted(parts.glob("*.npz"))
     loaded = [np.load(f) for f in files]

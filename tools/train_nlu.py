@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     examples = load_examples(args.data, Path("runs/cache"))
     labels = label_set(examples)  # from every locale, so a subset run keeps the full label inventory
     if args.locales and not args.distill:
-        examples = [e for e in examples if e.locale in set(args.locales)]
+        wanted = set(args.locales)
+        examples = [e for e in examples if e.locale in wanted]
     tok_path = args.tokenizer or (args.init if args.init.is_dir() else args.init.parent) / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(tok_path))
     pad_id = tokenizer.token_to_id("<pad>")
