@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from edge.cli_errors import CliError
 
-class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 2."""
+__all__ = ["CliError", "build_parser", "main"]
 
 
 def _nlu_model(args: argparse.Namespace):
@@ -86,6 +86,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.nlu import run_nlu_bench
 
         return run_nlu_bench(args)
+    if args.suite == "pipeline":
+        from edge.bench.pipeline import run_pipeline_bench
+
+        return run_pipeline_bench(args)
     raise CliError(f"unknown benchmark suite {args.suite!r}")
 
 
@@ -107,12 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)
 
+    from edge.commands import profile as profile_cmd
+    from edge.commands import run as run_cmd
+    from edge.commands import speech as speech_cmd
+
+    run_cmd.add_parsers(sub)
+    speech_cmd.add_parsers(sub)
+    profile_cmd.add_parsers(sub)
+
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)
     bn = bsub.add_parser("nlu", help="MASSIVE accuracy, latency, size and memory of the NLU models")
     from edge.bench.nlu import add_arguments
 
     add_arguments(bn)
+    bp = bsub.add_parser("pipeline", help="the whole voice pipeline in real time: latency per stage, memory, WER")
+    from edge.bench import pipeline as bench_pipeline
+
+    bench_pipeline.add_arguments(bp)
     b.set_defaults(func=cmd_bench)
     return ap
 

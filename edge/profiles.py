@@ -22,8 +22,12 @@ __all__ = [
     "DEFAULT_PROFILE",
     "PROFILE_DIR",
     "REPO_ROOT",
+    "AsrSettings",
+    "AudioSettings",
     "Budget",
     "NluSettings",
+    "TtsSettings",
+    "VadSettings",
     "Profile",
     "ProfileError",
     "list_profiles",
@@ -111,6 +115,49 @@ class _ModelPath(_Str):
         return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
+@dataclass(frozen=True)
+class _Choice(_Check):
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.options
+
+
+@dataclass(frozen=True)
+class _Device(_Check):
+    """An audio device: "default", a device name (or part of one), or a PortAudio index."""
+
+    def describe(self) -> str:
+        return '"default", a device name (or part of one, see `edge devices`), or a device index'
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, str) and value.strip() != "") or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        )
+
+
+_LOCALE_RE = re.compile(r"^(\*|[a-z]{2,3}(-[A-Za-z0-9]{2,4})?)$")
+
+
+@dataclass(frozen=True)
+class _LocaleMap(_Check):
+    """A table of locale -> model id (``"*"`` for every other locale)."""
+
+    def describe(self) -> str:
+        return 'a table of locale = "model id" (e.g. { "en-US" = "whisper-tiny-en", "*" = "none" })'
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and _LOCALE_RE.match(k) and isinstance(v, str) and v.strip() for k, v in value.items()
+        )
+
+    def convert(self, value: Any) -> dict[str, str]:
+        return dict(value)
+
+
 def _spec(check: _Check) -> dict[str, _Check]:
     return {"check": check}
 
@@ -129,6 +176,50 @@ class NluSettings:
 
 
 @dataclass(frozen=True)
+class AudioSettings:
+    """Microphone and speaker."""
+
+    input_device: str | int = field(metadata=_spec(_Device()))
+    output_device: str | int = field(metadata=_spec(_Device()))
+    block_ms: int = field(metadata=_spec(_Int(8, 200)))
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Silero VAD and endpointing (see edge.audio.endpoint)."""
+
+    threshold: float = field(metadata=_spec(_Float(0.05, 0.95)))
+    min_silence_ms: int = field(metadata=_spec(_Int(50, 5000)))
+    speech_pad_ms: int = field(metadata=_spec(_Int(0, 1000)))
+    min_speech_ms: int = field(metadata=_spec(_Int(0, 5000)))
+    max_utterance_s: float = field(metadata=_spec(_Float(1.0, 300.0)))
+    threads: int = field(metadata=_spec(_Int(1, 64)))
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    """Speech recognition: which model serves which locale, and how it runs."""
+
+    models: dict[str, str] = field(metadata=_spec(_LocaleMap()))
+    threads: int = field(metadata=_spec(_Int(1, 64)))
+    beam_size: int = field(metadata=_spec(_Int(1, 10)))
+    # Start decoding once the trailing silence has lasted this long (before the end is certain); 0 = never.
+    speculate_ms: int = field(metadata=_spec(_Int(0, 5000)))
+    # Re-decode the utterance for partial transcripts every this many ms of audio; 0 = no partials.
+    partial_interval_ms: int = field(metadata=_spec(_Int(0, 60_000)))
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    """Speech synthesis: Piper voice per locale, espeak-ng elsewhere."""
+
+    engine: str = field(metadata=_spec(_Choice(("auto", "piper", "espeak-ng"))))
+    voices: dict[str, str] = field(metadata=_spec(_LocaleMap()))
+    threads: int = field(metadata=_spec(_Int(1, 64)))
+    speed: float = field(metadata=_spec(_Float(0.5, 2.0)))
+
+
+@dataclass(frozen=True)
 class Budget:
     """Resource targets the device must meet."""
 
@@ -143,13 +234,40 @@ class Profile:
     name: str
     description: str
     path: Path
+    audio: AudioSettings
+    vad: VadSettings
+    asr: AsrSettings
     nlu: NluSettings
+    tts: TtsSettings
     budget: Budget
+
+    def asr_model(self, locale: str) -> str | None:
+        """The ASR model id for a locale: exact tag, then its language ("en"), then "*"; None if not listed
+        (the manifest is then asked), "none" where the profile turns ASR off for it."""
+        return _for_locale(self.asr.models, locale)
+
+    def tts_voice(self, locale: str) -> str | None:
+        """The TTS voice for a locale (model id, .onnx path or espeak-ng voice); None or "auto" = engine default."""
+        return _for_locale(self.tts.voices, locale)
+
+
+def _for_locale(table: dict[str, str], locale: str) -> str | None:
+    for key in (locale, locale.split("-")[0], "*"):
+        if key in table:
+            return table[key]
+    return None
 
 
 # Top-level scalar keys and their checks; sections map a TOML table name to its dataclass.
 _TOP_LEVEL: dict[str, _Check] = {"name": _Str(), "description": _Str()}
-_SECTIONS: dict[str, type] = {"nlu": NluSettings, "budget": Budget}
+_SECTIONS: dict[str, type] = {
+    "audio": AudioSettings,
+    "vad": VadSettings,
+    "asr": AsrSettings,
+    "nlu": NluSettings,
+    "tts": TtsSettings,
+    "budget": Budget,
+}
 
 
 # --- loading ------------------------------------------------------------------------------------------

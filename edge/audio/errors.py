@@ -13,3 +13,7 @@ class AudioWriteError(OSError):
 
 class AudioWarning(UserWarning):
     """Audio was read, but something in it was repaired (for example NaN samples replaced by 0)."""
+
+
+class AudioDeviceError(OSError):
+    """A microphone or speaker cannot be used; the message is one line saying what to do."""

