@@ -64,6 +64,12 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from edge.models import ModelError, load_manifest, verify_all
 
+    if args.locales:
+        from edge.commands.common import profile_or_exit
+        from edge.pipeline.support import support_markdown
+
+        print(support_markdown(profile_or_exit(args.profile)), end="")
+        return 0
     try:
         manifest = load_manifest(args.manifest)
     except ModelError as e:
@@ -109,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list the models in the manifest, installed and verified (sha256)")
     m.add_argument("--manifest", type=Path, help="default: models/manifest.toml")
     m.add_argument("--json", action="store_true")
+    m.add_argument("--locales", action="store_true", help="what each stage supports per MASSIVE locale (Markdown)")
+    m.add_argument("--profile", help="device profile for --locales (default: desktop)")
     m.set_defaults(func=cmd_models)
 
     from edge.commands import profile as profile_cmd

