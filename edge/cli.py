@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--profile", help="device profile for --locales (default: desktop)")
     m.set_defaults(func=cmd_models)
 
+    from edge.commands import chat as chat_cmd
     from edge.commands import profile as profile_cmd
     from edge.commands import run as run_cmd
     from edge.commands import speech as speech_cmd
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parsers(sub)
     speech_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
+    chat_cmd.add_parsers(sub)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)

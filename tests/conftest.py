@@ -114,3 +114,19 @@ class _Keepalive:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(5)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Alarms, lists and settings the tests create go to a temporary folder, never the user's own."""
+    root = tmp_path_factory.mktemp("xdg")
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_MUSIC_DIR")}
+    os.environ["XDG_DATA_HOME"] = str(root / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(root / "config")
+    os.environ["XDG_MUSIC_DIR"] = str(root / "music")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -152,7 +152,7 @@ def test_profile_check_and_bad_profile(tmp_path: Path) -> None:
     assert "bad.toml" in line and "tts.engine" in line and "'espeak-ng'" in line
 
 
-def test_unknown_microphone_is_one_line() -> None:
+def test_unknown_microphone_is_one_line(pulse_null_sink: str) -> None:
     line = one_line_error(edge("run", "--input-device", "no-such-microphone-xyz", timeout=60))
     assert "no-such-microphone-xyz" in line
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from edge.cli_errors import CliError
@@ -87,14 +88,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             bus.subscribe(JsonlWriter(log_file))
         try:
             pipeline = Pipeline.from_profile(profile, args.locale, sink=sink, bus=bus, speak=not args.no_speak,
-                                             voice=args.voice)
+                                             voice=args.voice, data_dir=args.data_dir)
         except PipelineError as exc:
             raise CliError(str(exc)) from None
         if not args.json:
             print(f"edge: profile {profile.name}, locale {args.locale}, asr {pipeline.asr.name}, "
                   f"tts {pipeline.tts.name if pipeline.tts else 'off'}, replies to {sink_desc}", file=sys.stderr)
         if args.input is None:
-            return _listen(pipeline, profile, device)
+            scheduler = _start_scheduler(pipeline, args.locale)
+            try:
+                return _listen(pipeline, profile, device)
+            finally:
+                if scheduler is not None:
+                    scheduler.stop()
         if args.realtime:
             from edge.audio.pace import paced, with_trailing_silence
 
@@ -115,6 +121,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             pipeline.close()
         if log_file:
             log_file.close()
+
+
+def _start_scheduler(pipeline: Any, locale: str) -> Any:
+    """Alarms, timers and reminders fire while listening; those due while edge was off are reported first."""
+    context = getattr(pipeline.router, "context", None)
+    if context is None:
+        return None
+    from edge.skills.scheduler import Scheduler, announcement, missed_report
+    from edge.skills.store import store_for
+
+    ctx = context(locale)
+    store = store_for(ctx.services, ctx.data_dir)
+    if store.notice:
+        pipeline.announce(store.notice)
+    def say_due(item: Any) -> None:
+        pipeline.announce(announcement(item, ctx.say, locale))
+
+    scheduler = Scheduler(store, ctx.clock, announce=say_due)
+    report = missed_report(scheduler.missed_on_start(), ctx.say, locale)
+    if report:
+        pipeline.announce(report)
+    ctx.services["scheduler"] = scheduler
+    scheduler.start()
+    return scheduler
 
 
 def _microphone(spec: str | int) -> str | int | None:
@@ -216,6 +246,7 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--voice", help="TTS voice: manifest id, a Piper .onnx path, or an espeak-ng voice")
     r.add_argument("--input-device", help="microphone name or index (default: the profile's)")
     r.add_argument("--log", help="append every event as JSON lines to this file")
+    r.add_argument("--data-dir", type=Path, help="where alarms, lists... are kept (default $XDG_DATA_HOME/edge)")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("transcribe", help="speech to text: each utterance of a file with its times")

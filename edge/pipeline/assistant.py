@@ -124,6 +124,7 @@ class Pipeline:
         speculate_ms: int = 100,
         partial_interval_ms: int = 0,
         half_duplex: bool = True,
+        announcements: list[str] | None = None,
     ) -> None:
         self.endpointer = endpointer
         self.asr = asr
@@ -137,6 +138,9 @@ class Pipeline:
         self.half_duplex = half_duplex
         self.recognizer = UtteranceRecognizer(asr, self._partial, partial_interval_ms)
         self.turns: list[Turn] = []
+        # Things to say unprompted (an alarm, "while I was off..."): appended from any thread, spoken
+        # by the loop between utterances.
+        self.announcements: list[str] = announcements if announcements is not None else []
         if tts is not None:
             phrases = getattr(self.router, "common_phrases", None)
             tts.warm(phrases(locale) if phrases is not None else [])
@@ -152,15 +156,22 @@ class Pipeline:
         router: Router | None = None,
         speak: bool = True,
         voice: str | None = None,
+        data_dir: Any = None,
     ) -> Pipeline:
-        """Load every stage the profile names for ``locale`` (raises PipelineError naming what is missing)."""
-        from edge.pipeline.loader import load_asr, load_endpointer, load_nlu, load_tts
+        """Load every stage the profile names for ``locale`` (raises PipelineError naming what is missing).
 
+        Without ``router``, the skill router (edge.skills) answers, its data under ``data_dir``.
+        """
+        from edge.pipeline.loader import load_asr, load_endpointer, load_nlu, load_router, load_tts
+
+        announcements: list[str] = []
+        if router is None:
+            router = load_router(sink, data_dir, announcements.append)  # type: ignore[assignment]
         tts = load_tts(profile, locale, voice) if speak else None
         return cls(
             endpointer=load_endpointer(profile), asr=load_asr(profile, locale), nlu=load_nlu(profile), tts=tts,
             sink=sink, locale=locale, router=router, bus=bus, speculate_ms=profile.asr.speculate_ms,
-            partial_interval_ms=profile.asr.partial_interval_ms,
+            partial_interval_ms=profile.asr.partial_interval_ms, announcements=announcements,
         )
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -188,12 +199,15 @@ class Pipeline:
                     started = self._on_event(event, started, arrivals if live else None, pos)
                 if started is not None:
                     self._during_speech(live, started)
+                elif self.announcements:
+                    self._announce_pending()
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
             for event in self.endpointer.finish():
                 started = self._on_event(event, started, None, pos)
             self.recognizer.cancel()
+            self._announce_pending()
         self.bus.emit("stopped", turns=len(self.turns), reason=reason, audio_s=round(pos / RATE, 3))
         return self.turns
 
@@ -240,6 +254,16 @@ class Pipeline:
             prepared.tts_first_ms = (time.perf_counter() - t0) * 1000
         prepared.tts_done = time.monotonic()
         return prepared
+
+    def announce(self, text: str) -> None:
+        """Say ``text`` unprompted, between utterances (thread-safe)."""
+        self.announcements.append(text)
+
+    def _announce_pending(self) -> None:
+        while self.announcements:
+            text = self.announcements.pop(0)
+            self.bus.emit("reply", text=text, locale=self.locale, skill="announcement", route_ms=0.0)
+            self._speak(text, {}, None)
 
     def _partial(self, text: str) -> None:
         self.bus.emit("partial", text=text)

@@ -1,0 +1,106 @@
+"""audio_volume_*: louder, quieter, mute, unmute, "set the volume to 40 percent", on ``services["sink"]``.
+
+The volume (0-1) and the mute state are kept in the settings, so they survive a restart
+(:func:`restore_volume` applies them to a new sink).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from edge.nlu.runtime import Parse
+from edge.skills.base import Outcome, SkillContext
+from edge.skills.helpers import outcome, settings, slot, words, words_of
+from edge.skills.maths import _TENS, _UNITS
+
+__all__ = ["STEP", "AudioControlSkill", "restore_volume"]
+
+STEP = 0.1
+
+
+def _number(text: str) -> float | None:
+    found = re.search(r"\d+(?:[.,]\d+)?", text)
+    if found:
+        return float(found.group().replace(",", "."))
+    total = None
+    for w in words(text):
+        if w in _TENS:
+            total = (total or 0) + _TENS[w]
+        elif w in _UNITS:
+            total = (total or 0) + _UNITS[w]
+        elif w == "hundred":
+            total = (total or 1) * 100
+    return float(total) if total is not None else None
+
+
+def _level(amount: float) -> float:
+    """A spoken amount as a volume: 0-10 is a scale of ten, above that a percentage."""
+    return amount / 10.0 if amount <= 10 else amount / 100.0
+
+
+def restore_volume(ctx: SkillContext) -> None:
+    """Apply the saved volume and mute state to ``services["sink"]`` (call once when the sink opens)."""
+    sink = ctx.services.get("sink")
+    if sink is None:
+        return
+    saved = settings(ctx)
+    sink.volume = float(saved.get("audio.volume", sink.volume))
+    sink.muted = bool(saved.get("audio.muted", sink.muted))
+
+
+class AudioControlSkill:
+    name = "audio"
+    intents = ("audio_volume_down", "audio_volume_mute", "audio_volume_other", "audio_volume_up")
+    honest: tuple[str, ...] = ()
+
+    def handle(self, parse: Parse, ctx: SkillContext) -> Outcome:
+        volume, muted = self._current(ctx)
+        intent = parse.intent
+        amount = slot(parse, "change_amount")
+        step = _number(amount) if amount else None
+        step = _level(step) if step is not None else STEP
+        lowered = " ".join(words(parse.text))
+        unmute_words = words_of(ctx.locale, "audio.unmute_words") | words_of("en", "audio.unmute_words")
+        unmute = any(w in lowered for w in unmute_words)
+        if intent == "audio_volume_up":
+            volume, muted = min(1.0, volume + step), False
+        elif intent == "audio_volume_down":
+            volume = max(0.0, volume - step)
+        elif intent == "audio_volume_mute" and not unmute:
+            return self._apply(ctx, volume, True, "audio.muted")
+        elif unmute:
+            return self._apply(ctx, volume, False, "audio.unmuted")
+        else:  # audio_volume_other: "set the volume to 4", "maximum volume", or "what's the volume"
+            maximum = any(w in lowered for w in words_of(ctx.locale, "audio.max_words") | {"max", "maximum"})
+            number = _number(amount or parse.text)
+            if maximum:
+                volume = 1.0
+            elif number is not None:
+                volume = min(1.0, max(0.0, _level(number)))
+            else:
+                key = "audio.status_muted" if muted else "audio.status"
+                return outcome(ctx, self.name, key, percent=round(volume * 100))
+        return self._apply(ctx, volume, muted, "audio.set")
+
+    def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
+        return None  # the reply states the new level, which depends on acting
+
+    def _current(self, ctx: SkillContext) -> tuple[float, bool]:
+        sink: Any = ctx.services.get("sink")
+        saved = settings(ctx)
+        volume = float(saved.get("audio.volume", sink.volume if sink is not None else 1.0))
+        muted = bool(saved.get("audio.muted", sink.muted if sink is not None else False))
+        return volume, muted
+
+    def _apply(self, ctx: SkillContext, volume: float, muted: bool, key: str) -> Outcome:
+        volume = round(volume, 3)
+        sink: Any = ctx.services.get("sink")
+        if sink is not None:
+            sink.volume = volume
+            sink.muted = muted
+        saved = settings(ctx)
+        saved.set("audio.volume", volume)
+        saved.set("audio.muted", muted)
+        return outcome(ctx, self.name, key, percent=round(volume * 100),
+                       state={"volume": volume, "muted": muted})

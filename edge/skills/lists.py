@@ -1,0 +1,138 @@
+"""lists_*: named lists (shopping, to-do...) in the SQLite store: add, read out, remove items or whole lists.
+
+The item is the ``item`` slot if the dialogue filled one, else the utterance without the list name and
+without the language's filler words (``lists.filler_words``: "add", "to", "my", "list"...). Deleting a
+whole list asks for confirmation first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.nlu.runtime import Parse
+from edge.skills.base import Outcome, SkillContext
+from edge.skills.helpers import outcome, slot, words, words_of
+from edge.skills.store import utc_iso
+
+__all__ = ["ListsSkill", "list_item_text", "list_name"]
+
+def list_name(value: str | None, locale: str) -> str | None:
+    """A spoken list name without articles and the word "list": "my shopping list" -> "shopping"."""
+    if not value:
+        return None
+    drop = words_of(locale, "lists.name_words") | words_of("en", "lists.name_words")
+    kept = [w for w in words(value) if w not in drop]
+    return " ".join(kept) or None
+
+
+def list_item_text(parse: Parse, locale: str) -> str | None:
+    """The item of an add/remove request: the ``item`` slot, else the text minus list name and filler words."""
+    given = slot(parse, "item")
+    if given:
+        return given
+    text = parse.text
+    for s in sorted(parse.slots, key=lambda s: -s.start):
+        if s.type == "list_name" and 0 <= s.start < s.end <= len(text):
+            text = text[: s.start] + " " + text[s.end:]
+        elif s.type == "list_name":
+            text = text.replace(s.value, " ")
+    drop = words_of(locale, "lists.filler_words") | words_of("en", "lists.filler_words") \
+        | words_of(locale, "lists.name_words") | words_of("en", "lists.name_words")
+    kept = [w for w in words(text) if w not in drop]
+    return " ".join(kept) or None
+
+
+class ListsSkill:
+    name = "lists"
+    intents = ("lists_createoradd", "lists_query", "lists_remove")
+    honest: tuple[str, ...] = ()
+
+    def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
+        if parse.intent == "lists_query" and ctx.services.get("store") is not None:
+            return self.handle(parse, ctx)  # reading does not change anything
+        return None
+
+    def handle(self, parse: Parse, ctx: SkillContext) -> Outcome:
+        store = ctx.services.get("store")
+        if store is None:
+            return outcome(ctx, self.name, "lists.no_store")
+        name = list_name(slot(parse, "list_name"), ctx.locale)
+        if parse.intent == "lists_query":
+            return self._query(store, name, ctx)
+        item = list_item_text(parse, ctx.locale)
+        if parse.intent == "lists_remove":
+            return self._remove(store, name, item, ctx)
+        return self._add(store, name, item, ctx)
+
+    @staticmethod
+    def _list_id(store: Any, name: str) -> int | None:
+        rows = store.query("SELECT id FROM lists WHERE name = ?", (name,))
+        return int(rows[0][0]) if rows else None
+
+    def _add(self, store: Any, name: str | None, item: str | None, ctx: SkillContext) -> Outcome:
+        if name is None:
+            out = outcome(ctx, self.name, "lists.which_list_add" if item else "lists.which_list", item=item or "")
+            out.need_slot = "list_name"
+            return out
+        now = utc_iso(ctx.clock())
+        created = False
+        list_id = self._list_id(store, name)
+        with store.transaction() as db:
+            if list_id is None:
+                db.execute("INSERT INTO lists (name, created) VALUES (?, ?)", (name, now))
+                created = True
+        list_id = self._list_id(store, name)
+        if item is None:
+            key = "lists.created" if created else "lists.exists"
+            return outcome(ctx, self.name, key, name=name, state={"list": name, "created": created})
+        with store.transaction() as db:
+            db.execute("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, ?, 0)",
+                       (list_id, item, now))
+        return outcome(ctx, self.name, "lists.added", item=item, name=name,
+                       state={"list": name, "added": item, "created": created})
+
+    def _query(self, store: Any, name: str | None, ctx: SkillContext) -> Outcome:
+        sep = ctx.say("lists.separator")
+        if name is None:
+            names = [r[0] for r in store.query("SELECT name FROM lists ORDER BY name", ())]
+            if not names:
+                return outcome(ctx, self.name, "lists.no_lists")
+            return outcome(ctx, self.name, "lists.all", names=sep.join(names), state={"lists": names})
+        list_id = self._list_id(store, name)
+        if list_id is None:
+            return outcome(ctx, self.name, "lists.missing", name=name)
+        items = [r[0] for r in store.query("SELECT text FROM list_items WHERE list_id = ? AND done = 0 ORDER BY id",
+                                           (list_id,))]
+        if not items:
+            return outcome(ctx, self.name, "lists.empty", name=name, state={"items": []})
+        return outcome(ctx, self.name, "lists.items", name=name, items=sep.join(items), count=len(items),
+                       state={"items": items})
+
+    def _remove(self, store: Any, name: str | None, item: str | None, ctx: SkillContext) -> Outcome:
+        if name is None:
+            out = outcome(ctx, self.name, "lists.which_list")
+            out.need_slot = "list_name"
+            return out
+        list_id = self._list_id(store, name)
+        if list_id is None:
+            return outcome(ctx, self.name, "lists.missing", name=name)
+        if item is not None:
+            rows = store.query("SELECT id, text FROM list_items WHERE list_id = ? AND lower(text) LIKE ? ORDER BY id",
+                               (list_id, f"%{item.lower()}%"))
+            if not rows:
+                return outcome(ctx, self.name, "lists.not_on_list", item=item, name=name)
+            with store.transaction() as db:
+                db.execute("DELETE FROM list_items WHERE id = ?", (rows[0][0],))
+            return outcome(ctx, self.name, "lists.removed", item=rows[0][1], name=name,
+                           state={"list": name, "removed": rows[0][1]})
+
+        def delete() -> Outcome:
+            with store.transaction() as db:
+                db.execute("DELETE FROM list_items WHERE list_id = ?", (list_id,))
+                db.execute("DELETE FROM lists WHERE id = ?", (list_id,))
+            return outcome(ctx, self.name, "lists.deleted", name=name, state={"deleted_list": name})
+
+        out = outcome(ctx, self.name, "lists.confirm_delete", name=name)
+        out.confirm = delete
+        return out
+
