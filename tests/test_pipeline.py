@@ -221,3 +221,33 @@ def test_memory_probe_does_not_inherit_the_parent_peak() -> None:
     result = measure("vad", "desktop", "en-US")
     assert ballast.sum() > 0
     assert result["peak_mb"] < 200 and result["peak_mb"] >= result["base_mb"]
+
+
+def test_reminder_due_while_off_is_announced_through_the_pipeline(profile, tmp_path: Path) -> None:
+    """A reminder that came due while edge was off is reported at start and spoken into the sink."""
+    import datetime as dt
+
+    from edge.commands.run import _start_scheduler
+    from edge.pipeline.loader import load_router
+    from edge.skills.store import Store, utc_iso
+
+    store = Store(tmp_path / "edge.db")
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO timers (kind, due, text, created) VALUES ('reminder', ?, 'call mum', ?)",
+                     (utc_iso(past), utc_iso(past)))
+    store.close()
+    sink = NullSink()
+    pipeline = Pipeline.from_profile(profile, "en-US", sink=sink, data_dir=tmp_path,
+                                     router=load_router(sink, tmp_path))
+    recorder = EventRecorder()
+    pipeline.bus.subscribe(recorder)
+    scheduler = _start_scheduler(pipeline, "en-US")
+    try:
+        pipeline.run([np.zeros(16000, np.float32)], live=True)
+    finally:
+        scheduler.stop()
+        pipeline.close()
+    said = [e.data["text"] for e in recorder.of("reply") if e.data["skill"] == "announcement"]
+    assert any("call mum" in text for text in said), said
+    assert sink.seconds > 0.5
