@@ -47,6 +47,8 @@ def test_edge_run_listens_on_the_microphone_until_ctrl_c(pulse_null_sink: str) -
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "run", "--input-device", pulse_null_sink, "--output", "none", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        # A shell's background job ignores SIGINT, and a child would inherit that: give it a real Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         started = _read_events(proc, "listening", 60)

@@ -161,9 +161,20 @@ def _microphone(spec: str | int) -> str | int | None:
 
 
 def _listen(pipeline: Any, profile: Any, device: str | int | None) -> int:
-    """The microphone until Ctrl-C; a microphone that fails or disappears is reopened, the process stays up."""
+    """The microphone until Ctrl-C (or SIGTERM, e.g. from systemd); a microphone that fails or disappears is
+    reopened, the process stays up."""
+    import signal
+
     from edge.audio.devices import MicrophoneSource
     from edge.audio.errors import AudioDeviceError
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
 
     failures = 0
     while True:
