@@ -158,7 +158,37 @@ def db_level(block: np.ndarray) -> float:
     return max(SILENCE_DB, 20.0 * math.log10(rms)) if rms > 0 else SILENCE_DB
 
 
-class MicrophoneSource:
+class StreamErrors:
+    """The failure reporting a PortAudio stream owner shares (microphone, speaker): errors raised in PortAudio's
+    thread are stored under ``_cond`` as one line and re-raised by the consumer as :class:`AudioDeviceError`.
+
+    The owner has ``_cond``, ``_error``, ``_closing``, ``device_name``, ``_sd`` and sets ``_role``.
+    """
+
+    _role = "device"
+    _cond: threading.Condition
+    _error: str | None
+    _closing: bool
+    device_name: str
+    _sd: Any
+
+    def _fail(self, exc: BaseException) -> None:
+        """Called from a stream callback's ``except``: record the failure and abort the stream."""
+        with self._cond:
+            self._error = (f"{self._role} {self.device_name!r} failed ({portaudio_reason(exc)}): reconnect it; "
+                           f"`edge devices` lists devices")
+            self._cond.notify_all()
+        raise self._sd.CallbackAbort from None
+
+    def _finished(self) -> None:
+        with self._cond:
+            if not self._closing and self._error is None:
+                self._error = (f"{self._role} {self.device_name!r} stopped unexpectedly (unplugged?): reconnect it; "
+                               f"`edge devices` lists devices")
+            self._cond.notify_all()
+
+
+class MicrophoneSource(StreamErrors):
     """Live audio from a microphone as 1-D float32 mono chunks at ``rate`` Hz (16 kHz by default).
 
     The device records at its native rate into a bounded queue from PortAudio's callback thread (when
@@ -167,6 +197,8 @@ class MicrophoneSource:
     :meth:`stop` (from any thread) and raises :class:`AudioDeviceError` when the device fails or
     delivers nothing for ``stall_s`` seconds; the caller may then close it and open a new one.
     """
+
+    _role = "microphone"
 
     def __init__(
         self,
@@ -280,18 +312,7 @@ class MicrophoneSource:
                 self._last_block = time.monotonic()
                 self._cond.notify_all()
         except Exception as exc:
-            with self._cond:
-                self._error = (f"microphone {self.device_name!r} failed ({portaudio_reason(exc)}): reconnect it; "
-                               f"`edge devices` lists devices")
-                self._cond.notify_all()
-            raise self._sd.CallbackAbort from None
-
-    def _finished(self) -> None:
-        with self._cond:
-            if not self._closing and self._error is None:
-                self._error = (f"microphone {self.device_name!r} stopped unexpectedly (unplugged?): reconnect it; "
-                               f"`edge devices` lists devices")
-            self._cond.notify_all()
+            self._fail(exc)
 
     # --- consumer side --------------------------------------------------------------------------
 

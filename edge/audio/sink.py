@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.audio.devices import OUTPUT_HINT, device_info, portaudio, portaudio_reason, resolve_device
+from edge.audio.devices import OUTPUT_HINT, StreamErrors, device_info, portaudio, portaudio_reason, resolve_device
 from edge.audio.errors import AudioDeviceError, AudioWriteError
 from edge.audio.pcm import to_mono
 from edge.audio.resample import TARGET_RATE, Resampler
@@ -272,13 +272,15 @@ class WavSink(AudioSink):
         return err
 
 
-class SoundDeviceSink(AudioSink):
+class SoundDeviceSink(StreamErrors, AudioSink):
     """Plays audio on a speaker through a PortAudio output stream fed from a queue.
 
     :meth:`write` only queues (so it returns at once); PortAudio's callback thread pulls the queue and
     plays silence when it is empty. The stream runs at ``rate`` or the device's default rate. Write and
     drain from one thread; :meth:`stop` and :meth:`close` may come from any thread.
     """
+
+    _role = "speaker"
 
     STALL_S = 5.0  # drain() gives up when the device has not asked for audio for this long
 
@@ -424,15 +426,4 @@ class SoundDeviceSink(AudioSink):
                         self._cond.notify_all()  # drain() now waits for the clock only
             outdata[:] = mono[:, None]
         except Exception as exc:
-            with self._cond:
-                self._error = (f"speaker {self.device_name!r} failed ({portaudio_reason(exc)}): reconnect it; "
-                               f"`edge devices` lists devices")
-                self._cond.notify_all()
-            raise self._sd.CallbackAbort from None
-
-    def _finished(self) -> None:
-        with self._cond:
-            if not self._closing and self._error is None:
-                self._error = (f"speaker {self.device_name!r} stopped unexpectedly (unplugged?): reconnect it; "
-                               f"`edge devices` lists devices")
-            self._cond.notify_all()
+            self._fail(exc)
