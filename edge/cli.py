@@ -92,6 +92,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.nlu import run_nlu_bench
 
         return run_nlu_bench(args)
+    if args.suite == "tts":
+        from edge.bench.tts import run_tts_bench
+
+        return run_tts_bench(args)
     if args.suite == "pipeline":
         from edge.bench.pipeline import run_pipeline_bench
 
@@ -139,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.bench import pipeline as bench_pipeline
 
     bench_pipeline.add_arguments(bp)
+    bt = bsub.add_parser("tts", help="Piper against espeak-ng: time to first audio, real-time factor, load time")
+    from edge.bench import tts as bench_tts
+
+    bench_tts.add_arguments(bt)
     b.set_defaults(func=cmd_bench)
     return ap
 

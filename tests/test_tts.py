@@ -370,3 +370,20 @@ def test_manifest_voice_not_installed(tmp_path: Path) -> None:
         create_tts("en-US", manifest=load_manifest(manifest_file))
     message = _one_line_error(excinfo)
     assert "no_such_voice/voice.onnx" in message and "pip install 'no-such-voice==1.0.0'" in message
+
+
+@needs_espeak
+def test_tts_benchmark_measures_each_engine(tmp_path) -> None:
+    import argparse
+
+    from edge.bench.tts import run_tts_bench
+
+    args = argparse.Namespace(locales=["de-DE"], repeat=1, threads=1, out=tmp_path, report=tmp_path / "tts.md")
+    assert run_tts_bench(args) == 0
+    import json
+
+    rows = json.loads((tmp_path / "tts.json").read_text())["rows"]
+    espeak = next(r for r in rows if r["engine"] == "espeak-ng")
+    assert espeak["audio_s_mean"] > 0.5 and 0 < espeak["first_ms_p50"] <= espeak["total_ms_p50"]
+    assert "skipped" in next(r for r in rows if r["engine"] == "piper")  # no German Piper voice
+    assert "| de-DE | espeak-ng |" in (tmp_path / "tts.md").read_text()

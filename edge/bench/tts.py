@@ -1,0 +1,125 @@
+"""`edge bench tts`: Piper against espeak-ng in the same run, on the same replies.
+
+Per engine and language: time to the first audio chunk (the reply's first sentence or clause, as the
+pipeline plays it), total synthesis time, real-time factor (synthesis seconds per second of audio), and the
+load time. Replies are typical assistant answers (times, numbers, questions) in each language. The phrase
+cache is bypassed, so every figure is real synthesis. Results: JSON plus a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["REPLIES", "add_arguments", "bench_engine", "run_tts_bench"]
+
+REPLIES: dict[str, list[str]] = {
+    "en-US": ["It's 7:30 AM.", "Alarm set for 6:45 tomorrow morning.", "Sorry, I can't check the weather without "
+              "an internet connection.", "The answer is 1,234.5.", "Your shopping list has 3 items: milk, eggs "
+              "and bread. Do you want to add something?"],
+    "de-DE": ["Es ist 7:30 Uhr.", "Der Wecker ist auf 6:45 Uhr morgen gestellt.", "Das Ergebnis ist 42."],
+    "fr-FR": ["Il est 7h30.", "Le réveil est réglé pour demain à 6h45.", "Le résultat est 42."],
+    "es-ES": ["Son las 7:30.", "La alarma está puesta para mañana a las 6:45.", "El resultado es 42."],
+    "ja-JP": ["今は七時半です。", "明日の六時四十五分にアラームを設定しました。"],
+    "hi-IN": ["अभी साढ़े सात बजे हैं।", "परिणाम बयालीस है।"],
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--locales", nargs="*", help=f"default: {' '.join(REPLIES)}")
+    p.add_argument("--repeat", type=int, default=3, help="synthesise each reply this many times (median kept)")
+    p.add_argument("--threads", type=int, default=2, help="Piper's onnxruntime threads")
+    p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder (JSON)")
+    p.add_argument("--report", type=Path, help="also write the Markdown table here")
+
+
+def bench_engine(engine: Any, replies: list[str], repeat: int) -> dict[str, float]:
+    """Median first-chunk time, total time, audio seconds and real-time factor over the replies."""
+    first, total, audio, rtf = [], [], [], []
+    for text in replies:
+        runs = []
+        for _ in range(max(1, repeat)):
+            engine.__dict__.pop("_phrase_cache", None)  # measure synthesis, not the cache
+            t0 = time.perf_counter()
+            t_first = None
+            seconds = 0.0
+            for chunk in engine.stream(text):
+                if t_first is None:
+                    t_first = time.perf_counter() - t0
+                seconds += chunk.samples.size / chunk.rate
+            runs.append((t_first or 0.0, time.perf_counter() - t0, seconds))
+        f, t, a = (statistics.median(x) for x in zip(*runs))
+        first.append(f * 1000)
+        total.append(t * 1000)
+        audio.append(a)
+        rtf.append(t / a if a else float("nan"))
+    return {"first_ms_p50": statistics.median(first), "total_ms_p50": statistics.median(total),
+            "audio_s_mean": statistics.fmean(audio), "rtf_p50": statistics.median(rtf), "replies": len(replies)}
+
+
+def run_tts_bench(args: argparse.Namespace) -> int:
+    from edge.cli_errors import CliError
+    from edge.tts import create_tts
+    from edge.tts.base import TtsError
+
+    locales = args.locales or list(REPLIES)
+    unknown = [loc for loc in locales if loc not in REPLIES]
+    if unknown:
+        raise CliError(f"no benchmark replies for {', '.join(unknown)}; known: {', '.join(REPLIES)}")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--out {args.out}: cannot create: {exc.strerror or exc}") from None
+    rows = []
+    for locale in locales:
+        for engine_name in ("piper", "espeak-ng"):
+            print(f"\r{locale} {engine_name:<10}", end="", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            try:
+                engine = create_tts(locale, engine=engine_name, threads=args.threads)
+            except TtsError as exc:
+                rows.append({"locale": locale, "engine": engine_name, "skipped": str(exc)})
+                continue
+            load_ms = (time.perf_counter() - t0) * 1000
+            result = bench_engine(engine, REPLIES[locale], args.repeat)
+            rows.append({"locale": locale, "engine": engine_name, "voice": repr(engine), "load_ms": load_ms,
+                         **result})
+    print(file=sys.stderr)
+    report = {"date": time.strftime("%Y-%m-%d"), "threads": args.threads, "repeat": args.repeat, "rows": rows}
+    path = args.out / "tts.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    md = markdown(report)
+    print(md)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.report.with_name(args.report.name + ".tmp")
+        tmp.write_text(md, encoding="utf-8")
+        os.replace(tmp, args.report)
+    return 0
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# TTS benchmark: Piper against espeak-ng",
+        "",
+        f"Generated by `edge bench tts` on {report['date']} (Piper on {report['threads']} threads, median of "
+        f"{report['repeat']} runs per reply, phrase cache bypassed). No Piper voice is installed for a "
+        "language without a row for it.",
+        "",
+        "| locale | engine | first audio p50 ms | whole reply p50 ms | real-time factor p50 | load ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        if "skipped" in r:
+            continue
+        lines.append(f"| {r['locale']} | {r['engine']} | {r['first_ms_p50']:.0f} | {r['total_ms_p50']:.0f} | "
+                     f"{r['rtf_p50']:.3f} | {r['load_ms']:.0f} |")
+    return "\n".join(lines) + "\n"
