@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from edge.nlu.runtime import Parse
 from edge.skills.base import Outcome, SkillContext
-from edge.skills.helpers import outcome, slot, words_of
+from edge.skills.helpers import carry_out, outcome, slot, words_of
 from edge.skills.resolve import Invalid, Resolved, find_date, lang_of, resolve_datetime
 from edge.skills.scheduler import WEEKDAYS, next_occurrence
 from edge.skills.store import StoreError, store_for, utc_iso
@@ -75,14 +75,7 @@ class AlarmSkill:
     intents = ("alarm_set", "alarm_query", "alarm_remove")
 
     def handle(self, parse: Parse, ctx: SkillContext) -> Outcome:
-        result, act = self._plan(parse, ctx)
-        if act is None:
-            return result
-        try:
-            result.state.update(act())
-        except StoreError:
-            return outcome(ctx, NAME, "alarms.save_failed")
-        return result
+        return carry_out(self._plan(parse, ctx), ctx, NAME, "alarms.save_failed")
 
     def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
         result, _ = self._plan(parse, ctx)

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from edge.nlu.runtime import Parse
@@ -28,6 +29,23 @@ def outcome(ctx: SkillContext, skill: str, key: str, *, expects_answer: bool = F
     """An :class:`Outcome` whose reply is the template ``key`` in the context's language."""
     text = ctx.say(key, **values)
     return Outcome(Reply(text, ctx.locale, skill, expects_answer=expects_answer), state=dict(state or {}))
+
+
+Plan = tuple[Outcome, Callable[[], dict] | None]  # the reply, and the write that makes it true
+
+
+def carry_out(plan: Plan, ctx: SkillContext, skill: str, failed_key: str) -> Outcome:
+    """Run a planned write (committed before the reply confirms it); a failed save gets ``failed_key``'s reply."""
+    from edge.skills.store import StoreError
+
+    result, act = plan
+    if act is None:
+        return result
+    try:
+        result.state.update(act())
+    except StoreError:
+        return outcome(ctx, skill, failed_key)
+    return result
 
 
 def slot(parse: Parse, *types: str) -> str | None:

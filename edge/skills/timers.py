@@ -12,9 +12,9 @@ from collections.abc import Callable
 from edge.nlu.runtime import Parse
 from edge.skills.alarms import has_phrase, spoken_when
 from edge.skills.base import Outcome, SkillContext
-from edge.skills.helpers import outcome, slot, words_of
+from edge.skills.helpers import carry_out, outcome, slot, words_of
 from edge.skills.resolve import Invalid, Resolved, resolve_datetime, resolve_duration, time_of_day
-from edge.skills.store import StoreError, store_for, utc_iso
+from edge.skills.store import store_for, utc_iso
 from edge.skills.timefmt import duration as duration_words
 from edge.skills.timefmt import join, when_phrase
 
@@ -45,14 +45,7 @@ class TimerSkill:
 
     # --- the skill interface ------------------------------------------------------------------------------
     def handle(self, parse: Parse, ctx: SkillContext) -> Outcome:
-        result, act = self._plan(parse, ctx)
-        if act is None:
-            return result
-        try:
-            result.state.update(act())
-        except StoreError:
-            return outcome(ctx, NAME, "timers.save_failed")
-        return result
+        return carry_out(self._plan(parse, ctx), ctx, NAME, "timers.save_failed")
 
     def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
         return self._plan(parse, ctx)[0]
@@ -72,13 +65,7 @@ class TimerSkill:
     # --- timers -------------------------------------------------------------------------------------------
     def set_timer(self, length: dt.timedelta | None, ctx: SkillContext) -> Outcome:
         """Start a timer of ``length``; asks "For how long?" when it is None."""
-        result, act = self._plan_timer(length, ctx)
-        if act is not None:
-            try:
-                result.state.update(act())
-            except StoreError:
-                return outcome(ctx, NAME, "timers.save_failed")
-        return result
+        return carry_out(self._plan_timer(length, ctx), ctx, NAME, "timers.save_failed")
 
     def _plan_timer(self, length: dt.timedelta | None, ctx: SkillContext) -> tuple[Outcome, Callable[[], dict] | None]:
         if length is None or length.total_seconds() <= 0:
@@ -103,13 +90,7 @@ class TimerSkill:
     def set_reminder(self, when: dt.datetime | None, text: str | None, ctx: SkillContext) -> Outcome:
         """Remind at ``when`` (aware) with ``text``; asks "When should I remind you?" when it is None."""
         resolved = Resolved(when, True, True) if when is not None else None
-        result, act = self._plan_reminder(resolved, text, ctx)
-        if act is not None:
-            try:
-                result.state.update(act())
-            except StoreError:
-                return outcome(ctx, NAME, "timers.save_failed")
-        return result
+        return carry_out(self._plan_reminder(resolved, text, ctx), ctx, NAME, "timers.save_failed")
 
     def _plan_reminder(self, resolved: Resolved | Invalid | None, text: str | None,
                        ctx: SkillContext) -> tuple[Outcome, Callable[[], dict] | None]:
