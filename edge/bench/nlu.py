@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from edge.bench.results import write_atomic
 from edge.nlu.massive import Example, load_massive
 from edge.nlu.metrics import Scores, average, per_locale
 
@@ -142,13 +143,6 @@ def _markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def run_nlu_bench(args: argparse.Namespace) -> int:
     from edge.cli import CliError
     from edge.profiles import load_profile
@@ -225,11 +219,11 @@ def run_nlu_bench(args: argparse.Namespace) -> int:
         "profile": profile.name, "split": args.split, "utterances": len(examples), "locales": locales,
         "systems": systems,
     }
-    _write_atomic(args.out / "nlu.json", json.dumps(res, indent=2) + "\n")
+    write_atomic(args.out / "nlu.json", json.dumps(res, indent=2) + "\n")
     md = _markdown(res)
-    _write_atomic(args.out / "nlu.md", md)
+    write_atomic(args.out / "nlu.md", md)
     if args.report:
-        _write_atomic(args.report, md)
+        write_atomic(args.report, md)
     print(md)
     return 0
 

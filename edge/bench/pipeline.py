@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from edge.bench.results import write_atomic
+
 __all__ = ["add_arguments", "run_pipeline_bench"]
 
 _LIBRISPEECH = "arm_mlek_asr"
@@ -110,7 +112,6 @@ def _pct(xs: list[float], q: float) -> float | None:
 
 
 def run_pipeline_bench(args: argparse.Namespace) -> int:
-    from edge.asr.wer import corpus_wer
     from edge.audio.pace import paced, with_trailing_silence
     from edge.audio.sink import NullSink
     from edge.cli_errors import CliError
@@ -165,23 +166,20 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     pipeline.close()
     memory = None if args.no_memory else measure("pipeline", str(profile.path), "en-US")
-    result = _summarise(rows, memory, profile, time.perf_counter() - t_start, corpus_wer)
+    result = _summarise(rows, memory, profile, time.perf_counter() - t_start)
     path = args.out / f"pipeline-{profile.name}.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(result, indent=2, default=str))
     md = _markdown(result)
     print(md)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(md, encoding="utf-8")
-        os.replace(tmp, args.report)
+        write_atomic(args.report, md)
     print(f"results: {path}", file=sys.stderr)
     return 0
 
 
-def _summarise(rows: list[dict], memory: dict | None, profile: Any, wall_s: float, corpus_wer: Any) -> dict:
+def _summarise(rows: list[dict], memory: dict | None, profile: Any, wall_s: float) -> dict:
+    from edge.asr.wer import corpus_wer
+
     timed = [r for r in rows if "latency_ms" in r]
     lat = [r["latency_ms"]["total"] for r in timed]
     true_lat = [r["true_latency_ms"] for r in timed]

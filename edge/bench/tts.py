@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from edge.bench.results import write_atomic
 
 __all__ = ["REPLIES", "add_arguments", "bench_engine", "run_tts_bench"]
 
@@ -92,17 +93,11 @@ def run_tts_bench(args: argparse.Namespace) -> int:
                          **result})
     print(file=sys.stderr)
     report = {"date": time.strftime("%Y-%m-%d"), "threads": args.threads, "repeat": args.repeat, "rows": rows}
-    path = args.out / "tts.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(args.out / "tts.json", json.dumps(report, indent=2))
     md = markdown(report)
     print(md)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(md, encoding="utf-8")
-        os.replace(tmp, args.report)
+        write_atomic(args.report, md)
     return 0
 
 
