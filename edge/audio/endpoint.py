@@ -154,19 +154,20 @@ class Endpointer:
             return 0.0
         return (min(self._pos, self._received) - self._silence_start) * 1000 / RATE
 
-    def tentative_end(self) -> SpeechEnd | None:
+    def tentative_end(self, with_audio: bool = True) -> SpeechEnd | None:
         """The utterance as it would end if the current silence lasts: for speculative decoding.
 
         Returns the :class:`SpeechEnd` (reason "silence", audio attached when ``keep_audio``) that will be
         reported if no speech resumes, once its padded end has been received; else None. A later
-        SpeechEnd with the same ``start`` and ``end`` is the same utterance.
+        SpeechEnd with the same ``start`` and ``end`` is the same utterance. ``with_audio`` False skips
+        copying the samples (for a caller that only needs to know whether the end moved).
         """
         if not self._confirmed or self._silence_start is None:
             return None
         end = self._silence_start + self.pad
         if end > self._received:
             return None
-        audio = self._history.slice(self._padded_start, end) if self.keep_audio else None
+        audio = self._history.slice(self._padded_start, end) if self.keep_audio and with_audio else None
         return SpeechEnd(self._padded_start, end, min(self._pos, self._received), "silence", audio,
                          self._silence_start)
 

@@ -226,9 +226,11 @@ class Pipeline:
         ep = self.endpointer
         self.recognizer.maybe_partial(lambda: ep.audio(started.sample))
         if live and self.speculate_ms and ep.silence_ms >= self.speculate_ms:
-            tentative = ep.tentative_end()
-            if tentative is not None and tentative.audio is not None:
-                self.recognizer.speculate(tentative.start, tentative.end, tentative.audio, self._prepare)
+            # Called every block of a silence: copy the utterance's audio only when its end has moved.
+            tentative = ep.tentative_end(with_audio=False)
+            if tentative is not None and self.recognizer.wants_speculation(tentative.start, tentative.end):
+                audio = ep.audio(tentative.start, tentative.end)
+                self.recognizer.speculate(tentative.start, tentative.end, audio, self._prepare)
 
     def _prepare(self, result: Any) -> _Prepared:
         """Speculation's follow-up, in the ASR worker: NLU, the router's side-effect-free preview of the

@@ -88,6 +88,10 @@ class UtteranceRecognizer:
 
     # --- speculation and the final result --------------------------------------------------------------
 
+    def wants_speculation(self, start: int, end: int) -> bool:
+        """False for a streaming engine (its result is ready at the end anyway) or an end already speculated."""
+        return not self.engine.streaming and self._current_key != (start, end)
+
     def speculate(
         self, start: int, end: int, audio: np.ndarray, follow_up: Callable[[AsrResult], Any] | None = None
     ) -> None:
@@ -96,9 +100,7 @@ class UtteranceRecognizer:
         ``follow_up(result)`` then runs in the same worker (e.g. NLU and the first reply audio); it must
         have no side effects, since the speculation is thrown away if speech resumes.
         """
-        if self.engine.streaming:
-            return  # its result is ready at the end anyway
-        if self._speculation and self._speculation[:2] == (start, end):
+        if not self.wants_speculation(start, end):
             return
 
         key = (start, end)
