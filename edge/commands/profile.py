@@ -12,12 +12,11 @@ from edge.commands.common import profile_or_exit
 __all__ = ["add_parsers", "check_profile"]
 
 
-def _models_of(profile: Any, locales: list[str]) -> list[tuple[str, str, str]]:
+def _models_of(profile: Any, locales: list[str], manifest: Any) -> list[tuple[str, str, str]]:
     """(stage, locale, model id or path) for everything the profile would load for ``locales``."""
-    from edge.models import ModelError, load_manifest
+    from edge.models import ModelError
     from edge.pipeline.loader import PipelineError, asr_model_for
 
-    manifest = load_manifest()
     rows = [("vad", "*", "silero-vad-v6"), ("nlu", "*", str(profile.nlu.model))]
     for locale in locales:
         try:
@@ -34,10 +33,10 @@ def _models_of(profile: Any, locales: list[str]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _size_and_status(model: str) -> tuple[float | None, str]:
+def _size_and_status(model: str, manifest: Any) -> tuple[float | None, str]:
     from pathlib import Path
 
-    from edge.models import load_manifest, verify
+    from edge.models import verify
 
     if model.startswith("!"):
         return None, model[2:]
@@ -45,7 +44,6 @@ def _size_and_status(model: str) -> tuple[float | None, str]:
         import shutil
 
         return None, "ok (system espeak-ng)" if shutil.which("espeak-ng") else "espeak-ng not installed"
-    manifest = load_manifest()
     if model in manifest.entries:
         status = verify(model, manifest)
         return manifest.get(model).size_mb, "ok (sha256 verified)" if status.verified else status.message
@@ -60,13 +58,15 @@ def _size_and_status(model: str) -> tuple[float | None, str]:
 
 
 def check_profile(name: str, locales: list[str], measure: bool) -> dict[str, Any]:
+    from edge.models import load_manifest
     from edge.pipeline.memprobe import measure as probe
 
     profile = profile_or_exit(name)
     report: dict[str, Any] = {"profile": profile.name, "path": str(profile.path), "budget": vars(profile.budget),
                               "models": [], "memory": {}, "ok": True}
-    for stage, locale, model in _models_of(profile, locales):
-        size, status = _size_and_status(model)
+    manifest = load_manifest()
+    for stage, locale, model in _models_of(profile, locales, manifest):
+        size, status = _size_and_status(model, manifest)
         ok = status.startswith("ok")
         report["ok"] &= ok
         report["models"].append({"stage": stage, "locale": locale, "model": model, "size_mb": size,

@@ -331,7 +331,6 @@ class Pipeline:
             self._speak(reply.text, latency, speech_end_t, ready)
         if speech_end_t is None and "total" not in latency:
             latency["total"] = sum(latency.get(k, 0.0) for k in ("endpoint_wait", "asr", "nlu", "route", "tts_first"))
-            latency["total_estimated"] = 1.0
         turn = Turn(self.bus.turn, 0.0, 0.0, text, parse, reply, latency)
         self.bus.emit("turn", **{k: v for k, v in turn.to_dict().items() if k not in ("turn", "start_s", "end_s")},
                       measured=speech_end_t is not None)
