@@ -87,20 +87,29 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0 if all(s.verified or s.installed for s in statuses) else 1
 
 
+# `edge bench <suite>`: module, its run function, help. Each module has add_arguments(parser).
+_BENCH_SUITES = {
+    "all": ("edge.bench.all", "run_all", "every suite under one profile, then the report (resumable)"),
+    "nlu": ("edge.bench.nlu", "run_nlu_bench", "MASSIVE accuracy, latency, size and memory of the NLU models"),
+    "asr": ("edge.bench.asr", "run_asr_bench", "WER/CER and real-time factor: Whisper, Vosk and pocketsphinx"),
+    "tts": ("edge.bench.tts", "run_tts_bench", "Piper against espeak-ng: time to first audio, real-time factor"),
+    "pipeline": ("edge.bench.pipeline", "run_pipeline_bench",
+                 "the whole pipeline from audio: intent accuracy, slot F1, latency per stage, memory, CPU"),
+    "profiles": ("edge.bench.profiles_cost", "run_profiles_bench",
+                 "each device profile's memory and latency here, with Raspberry Pi estimates"),
+    "spoken-set": ("edge.bench.spoken", "run_spoken_set",
+                   "render MASSIVE test utterances with Piper and espeak-ng voices (the spoken test set)"),
+    "report": ("edge.bench.report", "run_report", "render results into Markdown pages and PNG plots"),
+    "guard": ("edge.bench.guard", "run_guard_bench",
+              "the small subset CI runs: fails if accuracy falls below the recorded floor"),
+}
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.suite == "nlu":
-        from edge.bench.nlu import run_nlu_bench
+    import importlib
 
-        return run_nlu_bench(args)
-    if args.suite == "tts":
-        from edge.bench.tts import run_tts_bench
-
-        return run_tts_bench(args)
-    if args.suite == "pipeline":
-        from edge.bench.pipeline import run_pipeline_bench
-
-        return run_pipeline_bench(args)
-    raise CliError(f"unknown benchmark suite {args.suite!r}")
+    module, func, _ = _BENCH_SUITES[args.suite]
+    return getattr(importlib.import_module(module), func)(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,26 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.commands import profile as profile_cmd
     from edge.commands import run as run_cmd
     from edge.commands import speech as speech_cmd
+    from edge.commands import tui as tui_cmd
 
     run_cmd.add_parsers(sub)
     speech_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
     chat_cmd.add_parsers(sub)
+    tui_cmd.add_parsers(sub)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)
-    bn = bsub.add_parser("nlu", help="MASSIVE accuracy, latency, size and memory of the NLU models")
-    from edge.bench.nlu import add_arguments
+    import importlib
 
-    add_arguments(bn)
-    bp = bsub.add_parser("pipeline", help="the whole voice pipeline in real time: latency per stage, memory, WER")
-    from edge.bench import pipeline as bench_pipeline
-
-    bench_pipeline.add_arguments(bp)
-    bt = bsub.add_parser("tts", help="Piper against espeak-ng: time to first audio, real-time factor, load time")
-    from edge.bench import tts as bench_tts
-
-    bench_tts.add_arguments(bt)
+    for suite, (module, _, text) in _BENCH_SUITES.items():
+        importlib.import_module(module).add_arguments(bsub.add_parser(suite, help=text))
     b.set_defaults(func=cmd_bench)
     return ap
 
@@ -155,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        if args.command is None and sys.stdout.isatty() and sys.stdin.isatty():
+            from edge.commands.tui import cmd_tui
+
+            args.command, args.func = "tui", cmd_tui  # `edge` alone on a terminal: the app
+        else:
+            parser.print_help()
+            return 0
     try:
         return args.func(args)
     except CliError as e:

@@ -25,6 +25,7 @@ __all__ = [
     "AsrSettings",
     "AudioSettings",
     "Budget",
+    "DialogueSettings",
     "NluSettings",
     "TtsSettings",
     "VadSettings",
@@ -220,6 +221,27 @@ class TtsSettings:
 
 
 @dataclass(frozen=True)
+class DialogueSettings:
+    """Turn-taking: the wake phrase, how long listening stays open, and what may interrupt a reply.
+
+    Optional section: a profile without ``[dialogue]`` gets these defaults (always listening, the
+    microphone muted while the assistant talks unless the wake word or push-to-talk interrupts it).
+    """
+
+    # Wake phrase, or a wake model path, for `edge run`; "none": always listening. `--wake` overrides it.
+    wake_phrase: str = field(default="none", metadata=_spec(_Str()))
+    # Seconds after the wake word (or push-to-talk) within which the command must start.
+    wake_window_s: float = field(default=5.0, metadata=_spec(_Float(1.0, 60.0)))
+    # After a reply that asks a question: seconds after its audio ends to listen without the wake word.
+    follow_up_s: float = field(default=6.0, metadata=_spec(_Float(0.0, 60.0)))
+    # What the microphone may interrupt a reply with: "speech" (any speech: a headset or echo cancellation),
+    # "wake" (only the wake word: a speaker the microphone hears) or "off" (muted while it talks).
+    barge_in: str = field(default="wake", metadata=_spec(_Choice(("speech", "wake", "off"))))
+    # Silero probability that starts speech while the assistant talks (stricter than [vad] threshold).
+    barge_in_threshold: float = field(default=0.8, metadata=_spec(_Float(0.05, 0.99)))
+
+
+@dataclass(frozen=True)
 class Budget:
     """Resource targets the device must meet."""
 
@@ -240,6 +262,7 @@ class Profile:
     nlu: NluSettings
     tts: TtsSettings
     budget: Budget
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
 
     def asr_model(self, locale: str) -> str | None:
         """The ASR model id for a locale: exact tag, then its language ("en"), then "*"; None if not listed
@@ -268,6 +291,8 @@ _SECTIONS: dict[str, type] = {
     "tts": TtsSettings,
     "budget": Budget,
 }
+# Sections a profile may leave out (their dataclass defaults apply); present, every key is required.
+_OPTIONAL_SECTIONS: dict[str, type] = {"dialogue": DialogueSettings}
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -347,7 +372,7 @@ def _section(where: str, name: str, table: Any, cls: type) -> Any:
 
 def _parse(path: Path, data: dict[str, Any]) -> Profile:
     where = _display(path)
-    known = list(_TOP_LEVEL) + list(_SECTIONS)
+    known = list(_TOP_LEVEL) + list(_SECTIONS) + list(_OPTIONAL_SECTIONS)
     unknown = [k for k in data if k not in known]
     if unknown:
         raise ProfileError(f"{where}: unknown key {', '.join(unknown)}; known keys: {', '.join(known)}")
@@ -359,6 +384,8 @@ def _parse(path: Path, data: dict[str, Any]) -> Profile:
             raise ProfileError(f"{where}: missing section [{section}] (required sections: {', '.join(_SECTIONS)})")
     top = {key: _value(where, key, data[key], check) for key, check in _TOP_LEVEL.items()}
     sections = {name: _section(where, name, data[name], cls) for name, cls in _SECTIONS.items()}
+    sections.update({name: _section(where, name, data[name], cls) for name, cls in _OPTIONAL_SECTIONS.items()
+                     if name in data})
     return Profile(path=path, **top, **sections)
 
 

@@ -24,7 +24,7 @@ from edge.audio.errors import AudioDeviceError, AudioWriteError
 from edge.audio.pcm import to_mono
 from edge.audio.resample import TARGET_RATE, Resampler
 
-__all__ = ["AudioSink", "NullSink", "SoundDeviceSink", "WavSink"]
+__all__ = ["AudioSink", "ClockSink", "NullSink", "SoundDeviceSink", "WavSink"]
 
 _EMPTY = np.zeros(0, dtype=np.float32)
 
@@ -135,6 +135,36 @@ class NullSink(AudioSink):
 
     def close(self) -> None:
         self.closed = True
+
+
+class ClockSink(NullSink):
+    """A null sink that keeps a speaker's timeline: :attr:`playing` is True until what was written would have
+    finished playing in real time, and :meth:`stop` ends it at once, recording when (``stops``, monotonic
+    seconds). For tests and the barge-in benchmark; write from one thread, stop from any."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.play_end = 0.0  # time.monotonic() when the audio written so far has played
+        self.stops: list[float] = []  # when stop() was called while audio was playing
+        self.cut_s = 0.0  # seconds of written audio that stop() kept from playing
+
+    def write(self, samples: np.ndarray, rate: int) -> None:
+        super().write(samples, rate)
+        with self._lock:
+            self.play_end = max(self.play_end, time.monotonic()) + len(np.asarray(samples)) / rate
+
+    def stop(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now < self.play_end:
+                self.stops.append(now)
+                self.cut_s += self.play_end - now
+            self.play_end = 0.0
+
+    @property
+    def playing(self) -> bool:
+        return time.monotonic() < self.play_end
 
 
 class WavSink(AudioSink):

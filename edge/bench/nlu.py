@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from edge.bench.results import write_atomic
 from edge.nlu.massive import Example, load_massive
@@ -50,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher", type=Path, help="the teacher's ONNX export (tools.export_nlu --no-int8)")
     p.add_argument("--baseline", default="train",
                    help="'train' (train it now on the data's train split), a saved .pkl, or 'none'")
-    p.add_argument("--profile", help="device profile for the multi-thread latency (default: desktop)")
+    p.add_argument("--save-baseline", type=Path, help="keep the baseline trained in this run here (.pkl)")
+    p.add_argument("--profile", help="device profile: its NLU threads and memory budget (default: desktop)")
     p.add_argument("--latency-samples", type=int, default=400)
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder")
     p.add_argument("--report", type=Path, help="also write the Markdown table here (docs/benchmarks/nlu.md)")
@@ -82,18 +84,18 @@ def _peak_rss_mb(model_path: Path, texts: list[str]) -> float:
     return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
 
 
-def _evaluate_model(model_path: Path, examples: list[Example], threads: int) -> list[tuple[str, set]]:
+def _evaluate_model(model_path: Path, examples: list[Example], threads: int, name: str) -> list[tuple[str, set]]:
+    from edge.bench.common import Progress
     from edge.nlu.runtime import NluModel
 
     m = NluModel(model_path, threads=threads, max_tokens=128)
     preds: list[tuple[str, set]] = []
-    t0 = time.time()
-    for i in range(0, len(examples), 64):
-        for p in m.parse_batch([e.utt for e in examples[i : i + 64]]):
-            preds.append((p.intent or "", {(s.type, s.start, s.end) for s in p.slots}))
-        if (i // 64) % 200 == 0:
-            done = min(i + 64, len(examples))
-            print(f"  {model_path.name}: {done}/{len(examples)} ({time.time() - t0:.0f}s)", file=sys.stderr, flush=True)
+    with Progress(f"nlu {name}") as bar:
+        for i in range(0, len(examples), 64):
+            bar.update(i, len(examples))
+            for p in m.parse_batch([e.utt for e in examples[i : i + 64]]):
+                preds.append((p.intent or "", {(s.type, s.start, s.end) for s in p.slots}))
+        bar.update(len(examples), len(examples))
     return preds
 
 
@@ -144,10 +146,22 @@ def _markdown(res: dict) -> str:
 
 
 def run_nlu_bench(args: argparse.Namespace) -> int:
-    from edge.cli import CliError
-    from edge.profiles import load_profile
+    from edge.bench.common import MemoryGuard, results_dir
+    from edge.cli_errors import CliError
+    from edge.profiles import ProfileError, load_profile
 
-    profile = load_profile(args.profile)
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as e:
+        raise CliError(str(e)) from None
+    results_dir(args.out)
+    with MemoryGuard(profile.budget.memory_mb) as guard:
+        return _run(args, profile, guard)
+
+
+def _run(args: argparse.Namespace, profile: Any, guard: Any) -> int:
+    from edge.cli_errors import CliError
+
     try:
         examples = load_massive(args.data, args.locales, [args.split])
         train = load_massive(args.data, args.locales, ["train"]) if args.baseline == "train" else []
@@ -161,14 +175,6 @@ def run_nlu_bench(args: argparse.Namespace) -> int:
                 counts[e.locale] = counts.get(e.locale, 0) + 1
                 kept.append(e)
         examples = kept
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        probe = args.out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise CliError(f"results folder {args.out} is not writable ({e.strerror}); "
-                       "pass --out to another folder") from None
     locales = sorted({e.locale for e in examples})
     gold = [(e.intent, {(s.type, s.start, s.end) for s in e.spans}) for e in examples]
     locs = [e.locale for e in examples]
@@ -185,9 +191,9 @@ def run_nlu_bench(args: argparse.Namespace) -> int:
                 raise CliError(f"model {path} not found")
             print(f"skipping {name}: {path} not found", file=sys.stderr)
             continue
-        print(f"{name}: evaluating {len(examples)} utterances", file=sys.stderr)
         t0 = time.time()
-        preds = _evaluate_model(path, examples, profile.nlu.threads)
+        with guard.stage(f"nlu: {name}"):
+            preds = _evaluate_model(path, examples, profile.nlu.threads, name)
         scores = per_locale(locs, gold, preds)
         systems.append({
             "name": name, "model": str(path), "eval_seconds": round(time.time() - t0, 1),
@@ -200,12 +206,15 @@ def run_nlu_bench(args: argparse.Namespace) -> int:
     if args.baseline != "none":
         from edge.bench.baseline import Baseline, train_baseline
 
-        if args.baseline == "train":
-            print(f"baseline: training on {len(train)} utterances", file=sys.stderr)
-            base = train_baseline(train)
-        else:
-            base = Baseline.load(Path(args.baseline))
-        pred_intents = base.predict([e.utt for e in examples])
+        with guard.stage("nlu: baseline (bench only, not on the device)", limit=False):
+            if args.baseline == "train":
+                print(f"baseline: training on {len(train)} utterances", file=sys.stderr)
+                base = train_baseline(train)
+                if args.save_baseline:
+                    base.save(args.save_baseline)
+            else:
+                base = Baseline.load(Path(args.baseline))
+            pred_intents = base.predict([e.utt for e in examples])
         preds = [(i, set()) for i in pred_intents]
         scores = per_locale(locs, gold, preds)
         systems.append({

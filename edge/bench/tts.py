@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,8 @@ REPLIES: dict[str, list[str]] = {
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--locales", nargs="*", help=f"default: {' '.join(REPLIES)}")
     p.add_argument("--repeat", type=int, default=3, help="synthesise each reply this many times (median kept)")
-    p.add_argument("--threads", type=int, default=2, help="Piper's onnxruntime threads")
+    p.add_argument("--profile", help="device profile: Piper's threads and the memory budget (default: desktop)")
+    p.add_argument("--threads", type=int, help="Piper's onnxruntime threads (default: the profile's)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder (JSON)")
     p.add_argument("--report", type=Path, help="also write the Markdown table here")
 
@@ -65,36 +65,45 @@ def bench_engine(engine: Any, replies: list[str], repeat: int) -> dict[str, floa
 
 
 def run_tts_bench(args: argparse.Namespace) -> int:
+    from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.cli_errors import CliError
+    from edge.profiles import ProfileError, load_profile
     from edge.tts import create_tts
     from edge.tts.base import TtsError
 
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from None
+    threads = args.threads or profile.tts.threads
     locales = args.locales or list(REPLIES)
     unknown = [loc for loc in locales if loc not in REPLIES]
     if unknown:
         raise CliError(f"no benchmark replies for {', '.join(unknown)}; known: {', '.join(REPLIES)}")
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CliError(f"--out {args.out}: cannot create: {exc.strerror or exc}") from None
+    out = results_dir(args.out)
     rows = []
-    for locale in locales:
-        for engine_name in ("piper", "espeak-ng"):
-            print(f"\r{locale} {engine_name:<10}", end="", file=sys.stderr, flush=True)
+    jobs = [(locale, engine) for locale in locales for engine in ("piper", "espeak-ng")]
+    with MemoryGuard(profile.budget.memory_mb) as guard, Progress("tts") as bar:
+        for i, (locale, engine_name) in enumerate(jobs):
+            bar.update(i, len(jobs), f"{locale} {engine_name}")
             t0 = time.perf_counter()
-            try:
-                engine = create_tts(locale, engine=engine_name, threads=args.threads)
-            except TtsError as exc:
-                rows.append({"locale": locale, "engine": engine_name, "skipped": str(exc)})
-                continue
-            load_ms = (time.perf_counter() - t0) * 1000
-            result = bench_engine(engine, REPLIES[locale], args.repeat)
+            with guard.stage(f"tts: {engine_name} {locale}"):
+                try:
+                    engine = create_tts(locale, engine=engine_name, threads=threads)
+                except TtsError as exc:
+                    rows.append({"locale": locale, "engine": engine_name, "skipped": str(exc)})
+                    continue
+                load_ms = (time.perf_counter() - t0) * 1000
+                result = bench_engine(engine, REPLIES[locale], args.repeat)
             rows.append({"locale": locale, "engine": engine_name, "voice": repr(engine), "load_ms": load_ms,
                          **result})
-    print(file=sys.stderr)
-    report = {"date": time.strftime("%Y-%m-%d"), "threads": args.threads, "repeat": args.repeat, "rows": rows}
-    write_atomic(args.out / "tts.json", json.dumps(report, indent=2))
+            del engine
+        bar.update(len(jobs), len(jobs))
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "profile": profile.name, "threads": threads,
+              "repeat": args.repeat, "rows": rows}
+    write_atomic(out / "tts.json", json.dumps(report, indent=2))
     md = markdown(report)
+    write_atomic(out / "tts.md", md)
     print(md)
     if args.report:
         write_atomic(args.report, md)

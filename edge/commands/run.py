@@ -21,14 +21,18 @@ _STAGES = (("endpoint_wait", "endpoint"), ("asr", "asr"), ("nlu", "nlu"), ("rout
 class TurnPrinter:
     """Human-readable lines for each turn (stdout) and warnings (stderr)."""
 
-    def __init__(self, show_partials: bool) -> None:
+    def __init__(self, show_partials: bool, wake_phrase: str | None = None) -> None:
         self.show_partials = show_partials
+        self.wake_phrase = wake_phrase
         self._partial_shown = False
 
     def __call__(self, e: Event) -> None:
         d = e.data
         if e.kind == "listening" and d.get("live") and d.get("source") == "microphone":
-            print("listening... speak now (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            what = f'say "{self.wake_phrase}"' if self.wake_phrase else "speak now"
+            print(f"listening... {what} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        elif e.kind in ("wake", "barge_in", "follow_up"):
+            print(f"  ({self._note(e.kind, d)})", file=sys.stderr, flush=True)
         elif e.kind == "partial" and self.show_partials:
             print(f"\r  ... {d['text'][:100]}", end="", file=sys.stderr, flush=True)
             self._partial_shown = True
@@ -39,6 +43,14 @@ class TurnPrinter:
             self._turn(e)
         elif e.kind in ("warning", "error"):
             print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _note(kind: str, d: dict[str, Any]) -> str:
+        if kind == "wake":
+            return "push-to-talk" if d.get("source") == "push_to_talk" else f"wake word: {d['phrase']} ({d['score']})"
+        if kind == "barge_in":
+            return f"interrupted by {d['trigger'].replace('_', '-')}: audio stopped in {d['latency_ms']:.1f} ms"
+        return f"listening for the answer for {d['seconds']:.0f} s"
 
     @staticmethod
     def _turn(e: Event) -> None:
@@ -53,7 +65,8 @@ class TurnPrinter:
         print(f"[turn {e.turn}]", flush=False)
         print(f"  heard:    {d['transcript'] or '(nothing)'}")
         print(f"  intent:   {intent}   slots: {slots}")
-        print(f"  reply:    {d['reply'] if d['reply'] is not None else '(none)'}")
+        reply = d["reply"] if d["reply"] is not None else "(stopped)" if d.get("stopped") else "(none)"
+        print(f"  reply:    {reply}")
         print(f"  latency:  {' + '.join(parts)}{total_text}", flush=True)
 
 
@@ -71,12 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         chunks = open_input(args.input, args.raw_rate, args.raw_channels)
     else:
         device = _microphone(args.input_device or profile.audio.input_device)
+    wake_spec = args.wake if args.wake is not None else profile.dialogue.wake_phrase
+    wake = _wake_detector(wake_spec, quiet=args.json)
+    barge_in = "off" if args.no_barge_in else args.barge_in
     sink, sink_desc = open_sink(args.output, profile.audio.output_device)
     bus = EventBus()
     if args.json:
         bus.subscribe(JsonlWriter(sys.stdout))
     else:
-        bus.subscribe(TurnPrinter(show_partials=sys.stderr.isatty()))
+        phrase = getattr(wake, "phrase", None) or (wake_spec if wake is not None else None)
+        bus.subscribe(TurnPrinter(show_partials=sys.stderr.isatty(), wake_phrase=phrase))
     log_file = None
     pipeline = None
     try:
@@ -88,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             bus.subscribe(JsonlWriter(log_file))
         try:
             pipeline = Pipeline.from_profile(profile, args.locale, sink=sink, bus=bus, speak=not args.no_speak,
-                                             voice=args.voice, data_dir=args.data_dir)
+                                             voice=args.voice, data_dir=args.data_dir, wake=wake,
+                                             barge_in=barge_in)
         except PipelineError as exc:
             raise CliError(str(exc)) from None
         if not args.json:
@@ -110,7 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except AudioFormatError as exc:
             raise CliError(str(exc)) from None
         if not turns and not args.json:
-            print("edge run: no speech found in the input", file=sys.stderr)
+            what = "no command after the wake word" if wake is not None else "no speech found"
+            print(f"edge run: {what} in the input", file=sys.stderr)
         sink.drain()
         return 0
     except (AudioDeviceError, AudioWriteError) as exc:
@@ -121,6 +140,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             pipeline.close()
         if log_file:
             log_file.close()
+
+
+def _wake_detector(spec: str | None, quiet: bool = False) -> Any:
+    """The wake detector for ``--wake PHRASE|PATH`` (or the profile's ``wake_phrase``); None for "none"."""
+    if spec is None or spec.strip().lower() in ("", "none", "off"):
+        return None
+    try:
+        from edge.wake import load_detector  # imported here: an optional part, loaded only when asked for
+    except ImportError as exc:
+        raise CliError(f"--wake {spec!r}: wake-word detection is not available in this installation ({exc})") from None
+
+    def progress(*info: Any) -> None:
+        if not quiet:
+            print("edge: wake word: " + " ".join(str(i) for i in info), file=sys.stderr, flush=True)
+
+    try:
+        return load_detector(spec, progress=progress)
+    except Exception as exc:  # whatever the detector's loader raises, the user gets one line
+        raise CliError(f"--wake {spec!r}: cannot load the wake-word detector: {exc}") from None
 
 
 def _start_scheduler(pipeline: Any, locale: str) -> Any:
@@ -258,6 +296,12 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--input-device", help="microphone name or index (default: the profile's)")
     r.add_argument("--log", help="append every event as JSON lines to this file")
     r.add_argument("--data-dir", type=Path, help="where alarms, lists... are kept (default $XDG_DATA_HOME/edge)")
+    r.add_argument("--wake", metavar="PHRASE", help="answer only after this wake phrase (or a wake model path); "
+                   "'none': always listen (default: the profile's [dialogue] wake_phrase)")
+    r.add_argument("--barge-in", choices=("speech", "wake", "off"), help="what may interrupt a reply: any speech "
+                   "(headset or echo cancellation), only the wake word, or nothing (default: the profile's)")
+    r.add_argument("--no-barge-in", action="store_true", help="the same as --barge-in off: the microphone is "
+                   "muted while the assistant talks")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("transcribe", help="speech to text: each utterance of a file with its times")

@@ -31,6 +31,10 @@ EVENT_KINDS = (
     "warning",  # something odd that did not stop the run {message}
     "error",  # a failure; the process may go on {message}
     "stopped",  # the input ended or the user stopped {turns, reason}
+    "wake",  # listening opened {source: "wake_word" | "push_to_talk", phrase, score, audio_s}
+    "awaiting_wake",  # the gate closed: only the wake word (or push-to-talk) opens it again {audio_s}
+    "follow_up",  # a reply asked a question: listening without the wake word {seconds, until, until_audio_s}
+    "barge_in",  # the reply audio was stopped {trigger, latency_ms, since_onset_ms, audio_s}
 )
 
 

@@ -1,0 +1,179 @@
+"""Barge-in latency: how soon the assistant's audio stops once the user starts talking over it.
+
+Each trial: the pipeline speaks a long announcement (Piper, into a :class:`~edge.audio.sink.ClockSink`,
+which plays it on a real-time clock); after a random 0.3-1.5 s the user's command (Piper's rendering of
+one of a few short commands) is fed in real time, 32 ms blocks through :func:`edge.audio.pace.paced`, like
+a microphone; the pipeline (``barge_in = "speech"``) stops the audio and answers. Per trial:
+
+* ``detected_ms``: from the VAD's confirmed speech start (the pipeline's detection) to ``sink.stop()``
+  returning: the pipeline's own reaction, the issue's 200 ms target;
+* ``vad_onset_ms``: from the arrival of the block holding the VAD's onset to the stop (adds the VAD's
+  ``min_speech_ms`` confirmation and block buffering);
+* ``true_onset_ms``: from the arrival of the clip's first block within 35 dB of its peak (energy, with
+  hindsight) to the stop;
+* ``spoken_onset_ms``: from the moment that onset was "spoken" (the real-time timeline of the paced
+  input) to the stop: what the user experiences, less the speaker's own output latency. It differs from
+  ``true_onset_ms`` when blocks queued while the loop was busy. The user starts talking 0.3-1.5 s after
+  the input has caught up with real time, i.e. over audio already playing; speech that starts while the
+  loop is still synthesising a reply's later sentences waits for that synthesis (not measured here).
+
+The microphone carries no echo of the reply (a headset, or echo cancellation): ``barge_in = "speech"``
+is the setting for that case. Run: ``python -m edge.bench.barge_in --profile desktop -n 20``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["measure_barge_in"]
+
+RATE = 16000
+_ANNOUNCEMENT = ("Here is a long announcement, so that there is time to interrupt it. It goes on for a while, "
+                 "sentence after sentence, with nothing much to say, until somebody talks over it.")
+_COMMANDS = ("What time is it?", "Stop.", "Tell me a joke.", "What's the date today?", "Be quiet.",
+             "Set a timer for five minutes.")
+
+
+def _energy_start(x: np.ndarray, rate: int = RATE) -> int:
+    """The start of the first 10 ms frame within 35 dB of the loudest frame."""
+    frame = rate // 100
+    n = x.size // frame
+    if n == 0:
+        return 0
+    rms = np.sqrt((x[: n * frame].reshape(n, frame) ** 2).mean(axis=1) + 1e-12)
+    loud = np.nonzero(rms >= rms.max() * 10 ** (-35 / 20))[0]
+    return int(loud[0] * frame) if loud.size else 0
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(xs, q)), 1) if xs else None
+
+
+def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, block_ms: int = 32) -> dict[str, Any]:
+    """Run ``n`` barge-in trials on ``profile`` (a name, path or Profile); returns p50/p95 of each measure
+    (ms), the trials, and the number of trials where the audio was not stopped (``missed``)."""
+    from edge.audio import resample
+    from edge.audio.pace import paced
+    from edge.audio.sink import ClockSink
+    from edge.pipeline.assistant import Pipeline
+    from edge.pipeline.events import EventRecorder
+    from edge.pipeline.replies import BasicRouter
+    from edge.profiles import load_profile
+
+    prof = profile if hasattr(profile, "vad") else load_profile(profile)
+    sink = ClockSink()
+    pipeline = Pipeline.from_profile(prof, "en-US", sink=sink, router=BasicRouter(), barge_in="speech")
+    recorder = EventRecorder()
+    pipeline.bus.subscribe(recorder)
+    assert pipeline.tts is not None
+    clips = {}
+    for text in _COMMANDS:
+        audio = pipeline.tts.synthesize(text)
+        clips[text] = resample(audio.samples, audio.rate).astype(np.float32)
+    rng = random.Random(seed)
+    block = RATE * block_ms // 1000
+    onsets: list[tuple[int, str]] = []  # (stream sample of the true onset, command)
+    arrivals: list[tuple[int, float]] = []  # (stream position after a block, when it reached the pipeline)
+    fed = 0
+
+    def silence_until(condition: Any, limit: float = 30.0) -> Iterator[np.ndarray]:
+        nonlocal fed
+        end = time.monotonic() + limit
+        while not condition() and time.monotonic() < end:
+            fed += block
+            yield np.zeros(block, np.float32)
+
+    def caught_up() -> bool:
+        """The input is no longer behind real time (blocks queued while the loop was synthesising are read)."""
+        if not arrivals:
+            return False
+        start = arrivals[0][1] - arrivals[0][0] / RATE
+        return start + arrivals[-1][0] / RATE >= time.monotonic() - 2 * block / RATE
+
+    def script() -> Iterator[np.ndarray]:
+        nonlocal fed
+        for i in range(n):
+            turns_before = len(recorder.of("turn"))
+            pipeline.announce(_ANNOUNCEMENT)
+            yield from silence_until(lambda: sink.playing)
+            yield from silence_until(caught_up)  # the user talks over audio they hear: no backlog
+            pause = np.zeros(int(rng.uniform(0.3, 1.5) * RATE), np.float32)
+            text = _COMMANDS[i % len(_COMMANDS)]
+            clip = clips[text]
+            onsets.append((fed + pause.size + _energy_start(clip), text))
+            fed += pause.size + clip.size
+            yield np.concatenate([pause, clip])
+            yield from silence_until(lambda b=turns_before: len(recorder.of("turn")) > b)  # type: ignore[misc]
+            yield from silence_until(lambda: sink.playing, limit=0.5)  # a reply, if any, starts
+            pipeline.stop_speaking()  # the next trial starts from silence
+
+    def stamped(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        pos = 0
+        for chunk in chunks:
+            pos += chunk.size
+            arrivals.append((pos, time.monotonic()))
+            yield chunk
+
+    try:
+        pipeline.run(stamped(paced(script(), block_ms=block_ms)), live=True, source="barge-in bench")
+    finally:
+        pipeline.close()
+    barges = [e for e in recorder.events if e.kind == "barge_in" and e.data["trigger"] == "speech"]
+    recording_start = arrivals[0][1] - arrivals[0][0] / RATE if arrivals else 0.0
+    trials = []
+    for i, (onset, text) in enumerate(onsets):
+        arrived = next((t for pos, t in arrivals if pos > onset), None)
+        limit = onsets[i + 1][0] if i + 1 < len(onsets) else fed
+        barge = next((e for e in barges if onset <= e.data["audio_s"] * RATE <= limit), None)
+        if barge is None or arrived is None:
+            trials.append({"command": text, "stopped": False})
+            continue
+        stopped_at = pipeline.bus.t0 + barge.t  # the event is emitted as sink.stop() returns
+        spoken = recording_start + onset / RATE  # paced() never hands a block over before it was "recorded"
+        trials.append({"command": text, "stopped": True, "detected_ms": barge.data["latency_ms"],
+                       "vad_onset_ms": barge.data.get("since_onset_ms"),
+                       "true_onset_ms": round((stopped_at - arrived) * 1000, 1),
+                       "spoken_onset_ms": round((stopped_at - spoken) * 1000, 1)})
+    ok = [t for t in trials if t["stopped"]]
+    result: dict[str, Any] = {"profile": prof.name, "trials": len(trials), "missed": len(trials) - len(ok),
+                              "block_ms": block_ms, "barge_in_threshold": pipeline.barge_in_threshold}
+    for key in ("detected_ms", "vad_onset_ms", "true_onset_ms", "spoken_onset_ms"):
+        values = [t[key] for t in ok if t.get(key) is not None]
+        result[key] = {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": _pct(values, 100)}
+    result["per_trial"] = trials
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m edge.bench.barge_in", description=__doc__.split("\n")[0])
+    p.add_argument("--profile", default="desktop", help="device profile (default: desktop)")
+    p.add_argument("-n", type=int, default=10, help="trials (default 10)")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        print("edge bench barge-in: -n must be at least 1", file=sys.stderr)
+        return 2
+    r = measure_barge_in(args.profile, args.n)
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"barge-in, profile {r['profile']}: {r['trials']} trials, {r['missed']} not stopped")
+    for key, label in (("detected_ms", "VAD speech start detected -> audio stopped"),
+                       ("vad_onset_ms", "VAD onset block arrived -> audio stopped"),
+                       ("true_onset_ms", "true onset (energy) arrived -> audio stopped"),
+                       ("spoken_onset_ms", "true onset spoken -> audio stopped (with any backlog)")):
+        v = r[key]
+        print(f"  {label}: p50 {v['p50']} ms, p95 {v['p95']} ms, max {v['max']} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""When the assistant takes an utterance: the wake-word / follow-up / push-to-talk gate, and barge-in words.
+
+Without a wake detector the gate is always open (the assistant takes every utterance). With one, an
+utterance is taken only while the gate is open: for ``window_s`` after a wake hit or push-to-talk, and for
+``follow_up_s`` after a reply that asked a question has finished playing. One opening takes one utterance.
+Times are stream positions in samples (16 kHz), so a file read faster than real time behaves like the
+microphone it was recorded from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+__all__ = ["BARGE_IN_MODES", "ListenGate", "WakeDetector", "WakeHit", "is_stop_phrase", "strip_wake_phrase"]
+
+RATE = 16000
+BARGE_IN_MODES = ("speech", "wake", "off")
+
+class WakeHit(Protocol):
+    """What a wake detector reports."""
+
+    phrase: str
+    score: float
+
+
+class WakeDetector(Protocol):
+    """A streaming wake-word detector (edge.wake): 16 kHz float32 chunks in, a hit or None out."""
+
+    def process(self, chunk: Any) -> WakeHit | None: ...
+
+    def reset(self) -> None: ...
+
+
+class ListenGate:
+    """Whether an utterance starting now is taken. States: "always" (no wake detector), "closed", "open"
+    (until a stream position) and "taken" (an opening was used; closed again once the turn is over)."""
+
+    def __init__(self, gated: bool, window_s: float = 5.0, follow_up_s: float = 6.0) -> None:
+        self.gated = gated
+        self.window = int(window_s * RATE)
+        self.follow_up = int(follow_up_s * RATE)
+        self.state = "closed" if gated else "always"
+        self.until = 0
+        self.reason = ""
+
+    def reset(self) -> None:
+        self.state = "closed" if self.gated else "always"
+        self.until = 0
+
+    def open(self, reason: str, pos: int, samples: int | None = None) -> int:
+        """Open from ``pos`` for ``samples`` (default: the wake window); returns the closing position."""
+        if self.gated:
+            self.state, self.reason = "open", reason
+            self.until = pos + (self.window if samples is None else samples)
+        return self.until
+
+    def accepts(self, pos: int) -> bool:
+        return self.state == "always" or (self.state == "open" and pos <= self.until)
+
+    def take(self) -> None:
+        if self.gated:
+            self.state = "taken"
+
+    def close_if_due(self, pos: int) -> bool:
+        """Between utterances: close an expired or used opening. True when it just closed."""
+        if self.state == "taken" or (self.state == "open" and pos > self.until):
+            self.state = "closed"
+            return True
+        return False
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+# Whole utterances that mean "be quiet" during a reply, per language (English is always accepted too).
+_STOP_PHRASES: dict[str, tuple[str, ...]] = {
+    "en": ("stop", "stop it", "stop talking", "cancel", "be quiet", "quiet", "shut up", "silence", "enough",
+           "that's enough", "never mind", "nevermind", "hush", "pause", "abort"),
+    "de": ("stopp", "stop", "halt", "hör auf", "aufhören", "sei still", "ruhe", "still", "abbrechen", "genug",
+           "schon gut", "sei ruhig", "halt die klappe"),
+    "fr": ("stop", "arrête", "arrête toi", "arrêtez", "tais toi", "taisez vous", "silence", "chut", "annule",
+           "annuler", "ça suffit", "assez"),
+    "es": ("para", "pare", "stop", "detente", "cállate", "silencio", "basta", "ya basta", "cancela", "cancelar",
+           "calla"),
+    "it": ("basta", "stop", "fermati", "zitto", "silenzio", "annulla"),
+    "pt": ("para", "pare", "parar", "stop", "cala te", "cala a boca", "silêncio", "chega", "cancela", "cancelar"),
+}
+_FILLERS = frozenset("please ok okay just now oh um uh alright hey bitte jetzt mal stp svp por favor favor "
+                     "vale bueno ya per piacere".split())
+
+
+def is_stop_phrase(text: str, locale: str, wake_phrase: str | None = None) -> bool:
+    """True when ``text`` is only "stop", "be quiet"... (in ``locale``'s language or English), possibly
+    with "please", repeated ("stop, stop") or after the wake phrase."""
+    words = _tokens(strip_wake_phrase(text, wake_phrase) if wake_phrase else text)
+    words = [w for w in words if w not in _FILLERS]
+    deduped = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    if not deduped:
+        return False
+    said = " ".join(deduped)
+    lang = locale.split("-")[0].lower()
+    phrases = _STOP_PHRASES.get(lang, ()) + _STOP_PHRASES["en"]
+    return any(said == " ".join(_tokens(p)) for p in phrases)
+
+
+def strip_wake_phrase(text: str, phrase: str | None) -> str:
+    """``text`` without the wake phrase (or its tail: the utterance may start inside it) at its start."""
+    if not phrase:
+        return text
+    wake = set(_tokens(phrase))
+    if not wake:
+        return text
+    out = text
+    for _ in range(len(wake) + 1):
+        m = re.match(r"\W*(\w+)\W*", out)
+        if m is None or m.group(1).lower() not in wake:
+            break
+        out = out[m.end():]
+    return out.strip()
