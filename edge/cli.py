@@ -99,6 +99,8 @@ _BENCH_SUITES = {
                  "each device profile's memory and latency here, with Raspberry Pi estimates"),
     "spoken-set": ("edge.bench.spoken", "run_spoken_set",
                    "render MASSIVE test utterances with Piper and espeak-ng voices (the spoken test set)"),
+    "barge-in": ("edge.bench.barge_in", "run_barge_in_bench",
+                 "how soon the reply audio stops when the user talks over it"),
     "report": ("edge.bench.report", "run_report", "render results into Markdown pages and PNG plots"),
     "guard": ("edge.bench.guard", "run_guard_bench",
               "the small subset CI runs: fails if accuracy falls below the recorded floor"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -185,8 +186,8 @@ def test_a_terminal_too_small_a_profile_that_fails_to_load_and_no_microphone(tmp
 
 
 def test_microphone_through_the_pulseaudio_null_sink(pulse_null_sink: str, tmp_path: Path) -> None:
-    from edge.audio.sink import SoundDeviceSink
-
+    if shutil.which("paplay") is None:
+        pytest.fail("paplay is missing: apt-get install pulseaudio-utils", pytrace=False)
     app = EdgeApp(TuiSettings(input_device=pulse_null_sink, output="none", data_dir=tmp_path))
     levels: list[float] = []
 
@@ -196,23 +197,20 @@ def test_microphone_through_the_pulseaudio_null_sink(pulse_null_sink: str, tmp_p
             await pilot.pause(0.5)
             meter = app.query_one(LevelMeter)
             quiet = meter.level
-            clip = read_audio(FIXTURES / "testing_routine.wav")
-
-            def speak() -> None:  # the "person" speaking into the room
-                with SoundDeviceSink(pulse_null_sink) as speaker:
-                    speaker.write(np.concatenate([clip, np.zeros(16000, np.float32)]), 16000)
-                    speaker.drain()
+            # The "person" speaking into the room: a separate player, so that a busy test process cannot
+            # starve the stream (an underrun would put gaps into the speech).
+            player = await asyncio.create_subprocess_exec(
+                "paplay", "--device=edge_null", str(FIXTURES / "testing_routine.wav"))
 
             def heard() -> bool:
                 return any("testing routine" in t.lower() for t in app.transcripts)
 
-            talking = asyncio.create_task(asyncio.to_thread(speak))
             deadline = time.monotonic() + 60
             while not heard() and time.monotonic() < deadline:
                 if meter.level is not None:
                     levels.append(meter.level)
                 await pilot.pause(0.05)
-            await talking
+            assert await player.wait() == 0
             await pilot.pause(0.2)
             assert heard(), (app.transcripts, app.errors)
             assert "testing routine" in screen_text(app).lower()

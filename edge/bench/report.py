@@ -52,7 +52,7 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 def _pages() -> list[tuple[str, str, Callable[[dict[str, Any]], str]]]:
     """(results file, page name, renderer) for every suite."""
-    from edge.bench import nlu, pipeline, profiles_cost, tts
+    from edge.bench import barge_in, nlu, pipeline, profiles_cost, tts
 
     pages: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
         ("nlu.json", "nlu.md", nlu._markdown),
@@ -66,6 +66,7 @@ def _pages() -> list[tuple[str, str, Callable[[dict[str, Any]], str]]]:
     except (ImportError, AttributeError):
         pass
     pages.append(("pipeline-desktop.json", "pipeline.md", pipeline.markdown))
+    pages.append(("barge_in.json", "barge_in.md", barge_in.markdown))
     return pages
 
 
@@ -141,7 +142,7 @@ def summary_markdown(loaded: dict[str, dict[str, Any]], figures: list[str]) -> s
               "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in REFERENCE_ROWS]
     pages = {"nlu.json": "nlu.md", "asr.json": "asr.md", "tts.json": "tts.md", "pipeline-desktop.json": "pipeline.md",
-             "profiles.json": "profiles.md", "wake.json": "wake.md"}
+             "profiles.json": "profiles.md", "barge_in.json": "barge_in.md", "wake.json": "wake.md"}
     lines += ["", "## Pages", ""]
     lines += [f"- [{page}]({page})" for name, page in pages.items() if name in loaded]
     if figures:

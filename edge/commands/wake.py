@@ -48,9 +48,15 @@ def cmd_wake_train(args: argparse.Namespace) -> int:
 def cmd_wake_test(args: argparse.Namespace) -> int:
     from edge.audio import read_audio
     from edge.audio.errors import AudioFormatError
-    from edge.wake import WakeDetector
+    from edge.models import ModelError
+    from edge.wake import WakeDetector, WhisperVerifier
 
-    det = WakeDetector(_model(args), args.threshold)
+    model = _model(args)
+    try:
+        verifier = None if args.no_verify else WhisperVerifier(model.phrase)
+    except ModelError as exc:
+        raise CliError(f"the Whisper check needs Whisper tiny.en ({exc}); or pass --no-verify") from None
+    det = WakeDetector(model, args.threshold, verifier=verifier)
     failed = 0
     for name in args.files:
         try:
@@ -100,7 +106,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--model", help="model file (default: the phrase's model under $XDG_DATA_HOME/edge/wake)")
         q.add_argument("--phrase", default="hey edge", help="phrase whose default model to use (default: hey edge)")
         if name == "test":
-            q.add_argument("--threshold", type=float, help="override the model's threshold (0-1)")
+            q.add_argument("--threshold", type=float, help="override the model's stage-1 threshold (0-1)")
+            q.add_argument("--no-verify", action="store_true",
+                           help="stage 1 alone: skip the Whisper tiny.en check of each candidate")
             q.add_argument("files", nargs="+", metavar="FILE", help="WAV or FLAC files")
             q.set_defaults(func=cmd_wake_test)
         else:

@@ -449,6 +449,19 @@ class Pipeline:
         """Say ``text`` unprompted, between utterances (thread-safe)."""
         self.announcements.append(text)
 
+    def typed_turn(self, text: str) -> Turn:
+        """One turn from typed text: a new turn number, a ``transcript`` event marked ``typed``, then
+        :meth:`respond`. Call it from the thread that runs :meth:`run` (or when nothing runs)."""
+        self.bus.turn += 1
+        self.bus.emit("transcript", text=text, engine="typed", asr_ms=0.0, compute_ms=0.0, speculative=False)
+        turn = self.respond(text)
+        self.turns.append(turn)
+        return turn
+
+    def say_announcements(self) -> None:
+        """Speak what :meth:`announce` queued, now (the listening loop does this between utterances)."""
+        self._announce_pending()
+
     def _announce_pending(self) -> None:
         while self.announcements:
             text = self.announcements.pop(0)

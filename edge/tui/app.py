@@ -142,6 +142,14 @@ class EdgeApp(App[int]):
         yield Static(f"terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}", id="too-small")
 
     def on_mount(self) -> None:
+        # Looked up once: the level alone arrives ten times a second.
+        self.meter = self.query_one(LevelMeter)
+        self.turn_panel = self.query_one(TurnPanel)
+        self.status = self.query_one(StatusLine)
+        self.latency = self.query_one(LatencyPanel)
+        self.pending = self.query_one(PendingPanel)
+        self.log_view = self.query_one(RichLog)
+        self.notice_view = self.query_one("#notice", Static)
         self._check_size(self.size.width, self.size.height)
         self.query_one("#input", Input).focus()
         self.set_interval(1.0, self.refresh_pending)
@@ -169,12 +177,12 @@ class EdgeApp(App[int]):
         if kind == "event":
             self._on_event(value)
         elif kind == "level":
-            self.query_one(LevelMeter).set_level(value)
+            self.meter.set_level(value)
         elif kind == "mic":
             self._on_mic(value)
         elif kind == "loading":
             status = f"loading models: profile {value['profile']}, locale {value['locale']}..."
-            self.query_one(StatusLine).update(status)
+            self.status.update(status)
         elif kind == "loaded":
             self._on_loaded(value)
         elif kind == "load_failed":
@@ -182,7 +190,7 @@ class EdgeApp(App[int]):
             if self.loaded is not None:
                 self._on_loaded(self.loaded, problems=False)
             else:
-                self.query_one(StatusLine).update("edge  no assistant loaded: /profile NAME (F3 lists them)")
+                self.status.update("edge  no assistant loaded: /profile NAME (F3 lists them)")
         elif kind == "store":
             self.store = value
             self.refresh_pending()
@@ -194,7 +202,7 @@ class EdgeApp(App[int]):
     def _on_loaded(self, loaded: Loaded, problems: bool = True) -> None:
         self.loaded = loaded
         wake = f"wake '{loaded.wake}'" if loaded.wake else "no wake word"
-        self.query_one(StatusLine).update(
+        self.status.update(
             f"edge  profile {loaded.profile}  locale {loaded.locale}  asr {loaded.asr}  nlu {loaded.nlu}  "
             f"tts {loaded.tts}  {wake}  out {loaded.output}")
         if problems:
@@ -204,7 +212,7 @@ class EdgeApp(App[int]):
 
     def _on_mic(self, state: MicState) -> None:
         self.mic_state = state
-        meter = self.query_one(LevelMeter)
+        meter = self.meter
         if state.state == "on":
             meter.set_mic(f"microphone: {state.device}")
             self.notice(f"listening on {state.device}")
@@ -220,9 +228,9 @@ class EdgeApp(App[int]):
     def _on_event(self, event: Any) -> None:
         d = event.data
         self.log_line(self._event_line(event))
-        turn = self.query_one(TurnPanel)
+        turn = self.turn_panel
         if event.kind in _STATES and (event.kind != "listening" or d.get("live")):
-            self.query_one(LevelMeter).set_vad(_STATES[event.kind])
+            self.meter.set_vad(_STATES[event.kind])
         if event.kind == "partial":
             turn.partial(d.get("text", ""))
         elif event.kind == "transcript":
@@ -239,9 +247,9 @@ class EdgeApp(App[int]):
             turn.set_reply_state(f"spoken, {audio_s:.1f} s" if audio_s else "not spoken")
         elif event.kind == "turn":
             self.turns += 1
-            self.query_one(LatencyPanel).show(d.get("latency_ms", {}), bool(d.get("measured")))
+            self.latency.show(d.get("latency_ms", {}), bool(d.get("measured")))
             if self.mic_state.state == "on":
-                self.query_one(LevelMeter).set_vad("silence")
+                self.meter.set_vad("silence")
             self.refresh_pending()
         elif event.kind in ("warning", "error"):
             self.notice(f"{event.kind}: {d.get('message', '')}", error=event.kind == "error")
@@ -261,18 +269,18 @@ class EdgeApp(App[int]):
     # --- panels ---------------------------------------------------------------------------------------
 
     def log_line(self, line: str) -> None:
-        self.query_one(RichLog).write(Text(line))
+        self.log_view.write(Text(line))
 
     def notice(self, message: str, error: bool = False) -> None:
         """A message under the panels (the last three stay); errors in red."""
         if error:
             self.errors.append(message)
         self.notices = [*self.notices, Text(message, style="bold red" if error else "yellow")][-3:]
-        self.query_one("#notice", Static).update(Text("\n").join(self.notices))
+        self.notice_view.update(Text("\n").join(self.notices))
         self.log_line(("ERROR " if error else "note ") + message)
 
     def refresh_pending(self) -> None:
-        panel = self.query_one(PendingPanel)
+        panel = self.pending
         now = dt.datetime.now().astimezone()
         if self.store is None:
             panel.show(None, now, "no alarm store" if self.loaded is not None else "loading...")
@@ -341,7 +349,7 @@ class EdgeApp(App[int]):
             self.notice("stopped speaking")
 
     def action_clear_log(self) -> None:
-        self.query_one(RichLog).clear()
+        self.log_view.clear()
 
     def action_choose_locale(self) -> None:
         from edge.nlu.locales import MASSIVE_LOCALES

@@ -461,16 +461,14 @@ class AssistantWorker:
 
     def _typed_turn(self, text: str) -> None:
         p = self.pipeline
-        p.bus.turn += 1
-        p.bus.emit("transcript", text=text, engine="typed", asr_ms=0.0, compute_ms=0.0, speculative=False)
         try:
-            p.turns.append(p.respond(text))
+            p.typed_turn(text)
         except Exception as exc:  # one bad turn must not end the session
             p.bus.emit("error", message=f"turn failed: {type(exc).__name__}: {exc}")
 
     def _speak_announcements(self) -> None:
         if self.pipeline is not None and self.pipeline.announcements:
-            self.pipeline._announce_pending()  # what the listening loop does between utterances
+            self.pipeline.say_announcements()
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "speech_start":

@@ -269,6 +269,16 @@ def write_report(res: dict[str, Any], md_path: str | os.PathLike[str], command: 
     cpu = res["cpu"]
     lines += ["", "## Cost", "", f"Stage 1, `WakeDetector.process()` on {cpu['audio_s']:.0f} s of audio in "
               f"{cpu['block_ms']:.0f} ms blocks: {cpu['cpu_s']:.2f} s CPU = {cpu['core_percent']:.2f} % of one core "
-              f"({cpu['per_block_us']:.0f} us per block). Stage 2 runs only on stage-1 candidates.", ""]
+              f"({cpu['per_block_us']:.0f} us per block). Stage 2 runs only on stage-1 candidates "
+              f"(Whisper tiny.en on ~1.8 s of audio, a few hundred ms of CPU each).", "",
+              "## What these figures rest on", "",
+              "- Real speech is only what the folder holds (hours in the table): a handful of minutes cannot "
+              "show a rate of 1 per 10 hours; it shows the stage-1 candidate rate on real recordings.",
+              "- Synthetic speech hours are reassembled from the distinct renderings above (held-out espeak-ng "
+              "voices and Piper), so they repeat content; noise and music-like audio are generated.",
+              "- False rejects are measured on synthetic voices only (espeak-ng voices the trainer never uses, "
+              "Piper settings outside its draws; Piper has one speaker, so its rows are not speaker-independent). "
+              "No recordings of people saying the phrase exist here: the rate on real voices is unmeasured.",
+              ""]
     md.write_text("\n".join(lines) + "\n", "utf-8")
     return md
