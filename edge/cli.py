@@ -139,12 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.commands import run as run_cmd
     from edge.commands import speech as speech_cmd
     from edge.commands import tui as tui_cmd
+    from edge.commands import wake as wake_cmd
 
     run_cmd.add_parsers(sub)
     speech_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
     chat_cmd.add_parsers(sub)
     tui_cmd.add_parsers(sub)
+    wake_cmd.add_parsers(sub)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)

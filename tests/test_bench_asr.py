@@ -13,7 +13,7 @@ import pytest
 
 from edge.bench import asr as bench_asr
 from edge.bench.asr import summarise_asr
-from edge.bench.textnorm import spoken_form
+from edge.nlu.textform import spoken_form
 from edge.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audio"
@@ -54,7 +54,7 @@ def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _args(sets: dict[str, Path], out: Path, *extra: str) -> list[str]:
-    return ["bench", "asr", "--spoken", str(sets["spoken"]), "--data", str(sets["data"]), "--out", str(out), *extra]
+    return ["bench", "asr", "--spoken-set", str(sets["spoken"]), "--data", str(sets["data"]), "--out", str(out), *extra]
 
 
 def _group(report: dict[str, Any], engine: str, set_name: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def test_bad_options_are_one_line(sets: dict[str, Path], tmp_path: Path, capsys:
 
 
 def test_missing_spoken_set_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["bench", "asr", "--spoken", str(tmp_path / "none"), "--out", str(tmp_path / "out")]) == 2
+    assert main(["bench", "asr", "--spoken-set", str(tmp_path / "none"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "edge bench spoken-set" in err
 

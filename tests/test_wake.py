@@ -69,7 +69,36 @@ def test_detects_held_out_espeak_voices(model: WakeModel, verifier: WhisperVerif
         found1 += _found(stage1, audio, start, end)
         found2 += _found(both, audio, start, end)
     assert found1 >= 5, f"stage 1 found the phrase in {found1} of {len(voices)} held-out espeak-ng voices"
-    assert found2 >= 3, f"with the Whisper check: {found2} of {len(voices)} ({both.rejected})"
+    assert found2 >= max(3, found1 - 1), f"with the Whisper check: {found2} of {len(voices)} ({both.rejected})"
+
+
+def test_keyword_score_hears_a_misheard_phrase(verifier: WhisperVerifier) -> None:
+    from edge.wake.verify import phrase_forms, phrase_similarity
+
+    assert phrase_forms(PHRASE) == ["Hey Edge", "Hey edge", "Hey, Edge", "Hey, edge", "hey edge", "hey, edge"]
+    # a robotic held-out voice whose transcript is not the phrase ("K-Edge.") still scores above the threshold
+    x = synth.trim_silence(synth.espeak_render(PHRASE, "en-gb-x-gbclan+m7", 140, 40))
+    audio, _, _ = _embed(x * np.float32(0.5), 0.5, 0.2)
+    text, score = verifier.score(audio)
+    assert score >= verifier.min_score, (text, score)
+    # the phrase after other words: the transcript's own words are the forced decode's prefix
+    lead = synth.trim_silence(synth.espeak_render("please stop the music", "en-us+f5", 160, 50))
+    _, score2 = verifier.score(np.concatenate([lead, np.zeros(RATE // 4, np.float32), x]) * np.float32(0.5))
+    assert score2 >= verifier.min_score
+    # real speech: far below it
+    jfk = read_audio(FIXTURES / "jfk.flac")
+    for start in (0.0, 2.0, 5.0):
+        seg = jfk[int(start * RATE) : int((start + 2.0) * RATE)]
+        text, score = verifier.score(seg)
+        assert score < verifier.min_score / 2 and phrase_similarity(text, PHRASE) < 0.7, (start, text, score)
+
+
+def test_verifier_shares_an_engine(verifier: WhisperVerifier) -> None:
+    lazy = WhisperVerifier(PHRASE, lazy=True)
+    assert lazy._engine is None  # nothing loaded until shared or used
+    assert lazy.share(verifier.engine) and lazy.engine is verifier.engine
+    assert not lazy.share(None) and not lazy.share(object())
+    assert lazy.engine is verifier.engine
 
 
 def test_phrase_similarity() -> None:
@@ -77,7 +106,8 @@ def test_phrase_similarity() -> None:
 
     assert phrase_similarity("Hey, Edge.", PHRASE) == 1.0
     assert phrase_similarity("So I said hey edge, what time is it", PHRASE) == 1.0
-    assert phrase_similarity("And so my fellow Americans", PHRASE) < 0.7
+    assert phrase_similarity("And so my fellow Americans", PHRASE) < 0.5
+    assert phrase_similarity("Okay, edge.", PHRASE) < 0.5 and phrase_similarity("Hey-edge!", PHRASE) == 1.0
     assert phrase_similarity("", PHRASE) == 0.0
 
 

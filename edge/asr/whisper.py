@@ -143,16 +143,7 @@ class FasterWhisperEngine(AsrEngine):
 
     def _decode_short(self, samples: np.ndarray, pad_s: float) -> str:
         """Greedy decode of the audio plus ``pad_s`` of silence only (see the module docstring)."""
-        import ctranslate2
-
-        pad_s = max(pad_s, _MIN_WINDOW_S - samples.size / TARGET_RATE)
-        padded = np.concatenate([samples, np.zeros(int(pad_s * TARGET_RATE), dtype=np.float32)])
-        features = self.model.feature_extractor(padded)[:, :3000]
-        if features.shape[-1] % 2:  # the encoder's stride-2 convolution wants an even frame count
-            features = features[:, :-1]
-        encoded = self.model.model.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])), to_cpu=False
-        )
+        encoded, _ = self._encode_short(samples, pad_s)
         cap = int(samples.size / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
         result = self.model.model.generate(
             encoded, [self._prompt], beam_size=self.beam_size, max_length=len(self._prompt) + cap,
@@ -161,6 +152,57 @@ class FasterWhisperEngine(AsrEngine):
         eot = self._tokenizer.eot
         text = self._tokenizer.decode([t for t in result.sequences_ids[0] if t < eot]).strip()
         return cut_repetition(text)
+
+    def _encode_short(self, samples: np.ndarray, pad_s: float, to_cpu: bool = False) -> tuple[object, int]:
+        """The encoder output for the audio plus ``pad_s`` of silence (window at least 10 s), and its mel frames."""
+        import ctranslate2
+
+        pad_s = max(pad_s, _MIN_WINDOW_S - samples.size / TARGET_RATE)
+        padded = np.concatenate([samples, np.zeros(int(pad_s * TARGET_RATE), dtype=np.float32)])
+        features = self.model.feature_extractor(padded)[:, :3000]
+        if features.shape[-1] % 2:  # the encoder's stride-2 convolution wants an even frame count
+            features = features[:, :-1]
+        encoded = self.model.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])), to_cpu=to_cpu
+        )
+        return encoded, int(features.shape[-1])
+
+    def phrase_scores(self, samples: np.ndarray, texts: list[str], max_prefix_tokens: int = 14,
+                      ) -> tuple[str, list[float]]:
+        """Keyword check of a short clip (up to ~20 s): its greedy transcript and, for each text, how well
+        Whisper hears it there: the geometric mean of the text's token probabilities when the decoder is forced
+        to say it (CTranslate2's ``align``), after the best word-boundary prefix of the transcript (so words
+        before it do not count against it). 0-1; a clear match is ~0.5-0.95, unrelated speech ~0.001."""
+        import ctranslate2
+
+        x = as_mono_float32(samples)
+        if x.size == 0 or not texts:
+            return "", [0.0] * len(texts)
+        encoded, frames = self._encode_short(x, 5.0 if self.context_pad_s is None else self.context_pad_s,
+                                             to_cpu=True)
+        cap = int(x.size / TARGET_RATE * 8) + 10
+        result = self.model.model.generate(
+            encoded, [self._prompt], beam_size=1, max_length=len(self._prompt) + cap,
+            suppress_blank=True, suppress_tokens=[-1],
+        )[0]
+        tok = self._tokenizer
+        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        cut = [0] + [k for k in range(1, min(len(ids), max_prefix_tokens) + 1)
+                     if k == len(ids) or tok.decode([ids[k]]).startswith(" ")]
+        encoded_texts = [tok.encode(" " + t.strip()) for t in texts]
+        jobs = [(i, k, ids[:k] + e) for i, e in enumerate(encoded_texts) for k in cut if e]
+        enc = np.asarray(encoded)
+        best = [0.0] * len(texts)
+        start = list(tok.sot_sequence)
+        for b in range(0, len(jobs), 24):  # one batched decoder pass per 24 forced sequences
+            part = jobs[b : b + 24]
+            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(part), axis=0)))
+            for (i, k, _seq), res in zip(part, self.model.model.align(batch, start, [s for _, _, s in part],
+                                                                      [frames] * len(part))):
+                p = np.asarray(res.text_token_probs[k : k + len(encoded_texts[i])], dtype=np.float64)
+                if p.size:
+                    best[i] = max(best[i], float(np.exp(np.mean(np.log(p + 1e-12)))))
+        return cut_repetition(tok.decode(ids).strip()), best
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
         """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows."""

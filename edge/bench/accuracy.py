@@ -6,7 +6,7 @@ MASSIVE's gold intent and slots. The same NLU on the gold text is scored too, so
 from hearing (ASR) is told apart from the loss of the NLU itself.
 
 Slots from audio cannot be compared by character offsets (the transcript is not the gold text), so a
-predicted slot counts when its type and its value's spoken form (:func:`edge.bench.textnorm.spoken_form`)
+predicted slot counts when its type and its value's spoken form (:func:`edge.nlu.textform.spoken_form`)
 equal a gold slot's: SLURP's "span F1" without partial credit.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edge.bench.spoken import Clip, load_clip
-from edge.bench.textnorm import spoken_form
+from edge.nlu.textform import spoken_form
 
 __all__ = ["run_accuracy", "slot_pairs", "summarise_accuracy"]
 
@@ -79,7 +79,7 @@ def run_accuracy(
         if len(turns) == 1 and turns[0].parse is not None:
             parse = turns[0].parse
         else:  # no speech found (parse of "") or the VAD split the command: parse the whole transcript
-            parse = pipeline.nlu.parse(transcript, clip.locale)
+            parse = pipeline.nlu.parse(spoken_form(transcript, clip.locale), clip.locale)
         text_parse = pipeline.nlu.parse(clip.text, clip.locale)
         partial.add(clip.id, {
             "locale": clip.locale, "engine": clip.engine, "condition": clip.condition, "voice": clip.voice,

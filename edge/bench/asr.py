@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from edge.bench.results import write_atomic
-from edge.bench.textnorm import NORMALISER_VERSION, spoken_form
 from edge.cli_errors import CliError
+from edge.nlu.textform import NORMALISER_VERSION, spoken_form
 
 __all__ = ["DEFAULT_LIMIT", "add_arguments", "char_errors", "run_asr_bench", "summarise_asr"]
 
@@ -269,7 +269,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from edge.bench.spoken import default_spoken_dir
 
     data_argument(p)
-    p.add_argument("--spoken", type=Path, default=default_spoken_dir(),
+    p.add_argument("--spoken-set", dest="spoken", type=Path, default=default_spoken_dir(),
                    help="spoken MASSIVE set (edge bench spoken-set; default: %(default)s)")
     p.add_argument("--profile", help="device profile: its ASR models, threads and memory budget (default: desktop)")
     p.add_argument("--locales", help="comma-separated locales (default: every locale in the spoken set)")

@@ -29,12 +29,13 @@ REFERENCE_ROWS = [  # MASSIVE paper (FitzGerald et al. 2022), test set, trained 
     ("mT5 base encoder, published", 86.1, 75.4, 65.9, 89.0, 80.4),
 ]
 _RSS_PROBE = """
-import resource, sys, json
+import sys, json
 from edge.nlu.runtime import NluModel
+from edge.pipeline.memprobe import peak_rss_mb
 m = NluModel(sys.argv[1], threads=1)
 for t in json.loads(sys.argv[2]):
     m.parse(t)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_rss_mb())
 """
 
 
@@ -81,7 +82,7 @@ def _latency(model_path: Path, threads: int, texts: list[str]) -> dict:
 def _peak_rss_mb(model_path: Path, texts: list[str]) -> float:
     out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(model_path), json.dumps(texts[:50])],
                          capture_output=True, text=True, check=True)
-    return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
+    return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
 def _evaluate_model(model_path: Path, examples: list[Example], threads: int, name: str) -> list[tuple[str, set]]:
@@ -146,7 +147,7 @@ def _markdown(res: dict) -> str:
 
 
 def run_nlu_bench(args: argparse.Namespace) -> int:
-    from edge.bench.common import MemoryGuard, results_dir
+    from edge.bench.common import results_dir
     from edge.cli_errors import CliError
     from edge.profiles import ProfileError, load_profile
 
@@ -155,11 +156,10 @@ def run_nlu_bench(args: argparse.Namespace) -> int:
     except ProfileError as e:
         raise CliError(str(e)) from None
     results_dir(args.out)
-    with MemoryGuard(profile.budget.memory_mb) as guard:
-        return _run(args, profile, guard)
+    return _run(args, profile)
 
 
-def _run(args: argparse.Namespace, profile: Any, guard: Any) -> int:
+def _run(args: argparse.Namespace, profile: Any) -> int:
     from edge.cli_errors import CliError
 
     try:
@@ -191,30 +191,34 @@ def _run(args: argparse.Namespace, profile: Any, guard: Any) -> int:
                 raise CliError(f"model {path} not found")
             print(f"skipping {name}: {path} not found", file=sys.stderr)
             continue
+        # The device's footprint: the model alone in a fresh process (this one holds MASSIVE), held to the budget.
+        peak = _peak_rss_mb(path, lat_texts)
+        if peak > profile.budget.memory_mb:
+            raise CliError(f"memory budget exceeded in stage 'nlu: {name}': {peak:.0f} MiB resident > budget "
+                           f"{profile.budget.memory_mb} MiB of profile {profile.name}; raise [budget] memory_mb or "
+                           "pick a lighter NLU model")
         t0 = time.time()
-        with guard.stage(f"nlu: {name}"):
-            preds = _evaluate_model(path, examples, profile.nlu.threads, name)
+        preds = _evaluate_model(path, examples, profile.nlu.threads, name)
         scores = per_locale(locs, gold, preds)
         systems.append({
             "name": name, "model": str(path), "eval_seconds": round(time.time() - t0, 1),
             "size_mb": round(path.stat().st_size / 1e6, 1),
             "latency_1": _latency(path, 1, lat_texts),
             "latency_n": _latency(path, profile.nlu.threads, lat_texts),
-            "peak_rss_mb": _peak_rss_mb(path, lat_texts),
+            "peak_rss_mb": peak,
             "average": asdict(average(scores)), "per_locale": {k: asdict(v) for k, v in scores.items()},
         })
     if args.baseline != "none":
         from edge.bench.baseline import Baseline, train_baseline
 
-        with guard.stage("nlu: baseline (bench only, not on the device)", limit=False):
-            if args.baseline == "train":
-                print(f"baseline: training on {len(train)} utterances", file=sys.stderr)
-                base = train_baseline(train)
-                if args.save_baseline:
-                    base.save(args.save_baseline)
-            else:
-                base = Baseline.load(Path(args.baseline))
-            pred_intents = base.predict([e.utt for e in examples])
+        if args.baseline == "train":
+            print(f"baseline: training on {len(train)} utterances", file=sys.stderr)
+            base = train_baseline(train)
+            if args.save_baseline:
+                base.save(args.save_baseline)
+        else:
+            base = Baseline.load(Path(args.baseline))
+        pred_intents = base.predict([e.utt for e in examples])
         preds = [(i, set()) for i in pred_intents]
         scores = per_locale(locs, gold, preds)
         systems.append({

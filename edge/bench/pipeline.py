@@ -160,25 +160,23 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
     locales = [s.strip() for s in args.locales.split(",") if s.strip()]
     conditions = [s.strip() for s in args.conditions.split(",") if s.strip()]
     t_start = time.perf_counter()
-    accuracy: dict[str, Any] = {}
     with MemoryGuard(profile.budget.memory_mb) as guard:
-        if args.limit >= 0:
-            picked = select(manifest, locales, None, conditions, limit=args.limit or None)
-            settings = {"profile": profile.name, "spoken_set": str(args.spoken_set.resolve()), "clips": len(picked),
-                        "first": picked[0].id if picked else None}
-            partial = PartialResults(out, f"pipeline-accuracy-{profile.name}", settings)
-            with Progress("pipeline accuracy") as bar:
-                if partial.resumed:
-                    print(f"resuming: {partial.resumed} clips already scored", file=sys.stderr)
-                try:
-                    acc_rows = run_accuracy(profile, args.spoken_set, picked, partial, progress=bar.update,
-                                            guard=guard)
-                except PipelineError as exc:
-                    raise CliError(str(exc)) from None
-                finally:
-                    partial.close()
-            accuracy = {"clips": len(acc_rows), "groups": summarise_accuracy(acc_rows),
-                        "cpu_s": round(sum(r["cpu_s"] for r in acc_rows), 1)}
+        picked = select(manifest, locales, None, conditions, limit=args.limit or None)
+        settings = {"profile": profile.name, "spoken_set": str(args.spoken_set.resolve()), "clips": len(picked),
+                    "first": picked[0].id if picked else None}
+        partial = PartialResults(out, f"pipeline-accuracy-{profile.name}", settings)
+        with Progress("pipeline accuracy") as bar:
+            if partial.resumed:
+                print(f"resuming: {partial.resumed} clips already scored", file=sys.stderr)
+            try:
+                acc_rows = run_accuracy(profile, args.spoken_set, picked, partial, progress=bar.update,
+                                        guard=guard)
+            except PipelineError as exc:
+                raise CliError(str(exc)) from None
+            finally:
+                partial.close()
+        accuracy = {"clips": len(acc_rows), "groups": summarise_accuracy(acc_rows),
+                    "cpu_s": round(sum(r["cpu_s"] for r in acc_rows), 1)}
         clips = real_clips(args.data) + _latency_clips(args.spoken_set, manifest, args.latency_clips)
         bus = EventBus()
         recorder = EventRecorder()
@@ -199,8 +197,7 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
     result["command"] = " ".join(["edge", *sys.argv[1:]]) if sys.argv[1:3] == ["bench", "pipeline"] else None
     path = out / f"pipeline-{profile.name}.json"
     write_atomic(path, json.dumps(result, indent=2, default=str))
-    if args.limit >= 0:
-        partial.finish()
+    partial.finish()
     md = markdown(result)
     write_atomic(out / f"pipeline-{profile.name}.md", md)
     print(md)

@@ -113,14 +113,16 @@ def _tts(plt: Any, tts: dict[str, Any], out: Path) -> Path | None:
 
 
 def _asr(plt: Any, asr: dict[str, Any], out: Path) -> Path | None:
-    groups = asr.get("groups") or asr.get("summary") or {}
-    items = [(k, v) for k, v in groups.items() if isinstance(v, dict) and "wer" in v]
-    if not items:
+    groups = [g for g in asr.get("groups", []) if isinstance(g, dict) and g.get("n")]
+    if not groups:
         return None
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.bar([k.replace(" | ", "\n") for k, _ in items], [v["wer"] * 100 for _, v in items], color="#4477aa")
-    ax.set_ylabel("WER %")
-    ax.tick_params(axis="x", labelsize=6)
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    labels = [f"{g['engine'].split('-')[0]} {g['locale']} {g['voice']} {g['condition']}" for g in groups]
+    colors = ["#4477aa" if "whisper" in g["engine"] else "#aa7744" if "sphinx" in g["engine"] else "#44aa77"
+              for g in groups]
+    ax.bar(labels, [min(g["wer"], 1.5) * 100 for g in groups], color=colors)
+    ax.set_ylabel("WER % (capped at 150)")
+    ax.tick_params(axis="x", labelsize=7, labelrotation=60)
     ax.set_title("ASR word error rate per engine, locale, voice and condition")
     return _save(fig, out / "asr_wer.png")
 

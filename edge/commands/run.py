@@ -109,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                              barge_in=barge_in)
         except PipelineError as exc:
             raise CliError(str(exc)) from None
+        if wake is not None:
+            _share_wake_asr(wake, pipeline.asr)
         if not args.json:
             print(f"edge: profile {profile.name}, locale {args.locale}, asr {pipeline.asr.name}, "
                   f"tts {pipeline.tts.name if pipeline.tts else 'off'}, replies to {sink_desc}", file=sys.stderr)
@@ -155,10 +157,20 @@ def _wake_detector(spec: str | None, quiet: bool = False) -> Any:
         if not quiet:
             print("edge: wake word: " + " ".join(str(i) for i in info), file=sys.stderr, flush=True)
 
-    try:
-        return load_detector(spec, progress=progress)
+    try:  # lazy: the Whisper check shares the pipeline's ASR engine once it is loaded (_share_wake_asr)
+        return load_detector(spec, progress=progress, lazy=True)
     except Exception as exc:  # whatever the detector's loader raises, the user gets one line
         raise CliError(f"--wake {spec!r}: cannot load the wake-word detector: {exc}") from None
+
+
+def _share_wake_asr(wake: Any, asr: Any) -> None:
+    """The wake word's Whisper check uses the pipeline's Whisper engine (not a second copy) where it can."""
+    try:
+        from edge.wake import share_asr
+
+        share_asr(wake, asr)
+    except Exception as exc:  # a check that cannot load: one line, as at start
+        raise CliError(f"wake-word check: cannot load Whisper tiny.en: {str(exc).splitlines()[0]}") from None
 
 
 def _start_scheduler(pipeline: Any, locale: str) -> Any:

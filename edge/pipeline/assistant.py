@@ -35,6 +35,7 @@ import numpy as np
 from edge.audio.endpoint import Endpointer, SpeechEnd, SpeechStart
 from edge.audio.sink import AudioSink
 from edge.nlu.runtime import NluModel, Parse
+from edge.nlu.textform import spoken_form
 from edge.pipeline.events import EventBus
 from edge.pipeline.listening import BARGE_IN_MODES, ListenGate, WakeDetector, is_stop_phrase, strip_wake_phrase
 from edge.pipeline.recognizer import UtteranceRecognizer
@@ -427,7 +428,7 @@ class Pipeline:
 
         text = self._strip(result.text)
         t0 = time.perf_counter()
-        parse = self.nlu.parse(text, self.locale)
+        parse = self.nlu.parse(spoken_form(text, self.locale), self.locale)
         prepared = _Prepared(text, parse, (time.perf_counter() - t0) * 1000, time.monotonic())
         preview = getattr(self.router, "preview", None)
         try:
@@ -514,7 +515,7 @@ class Pipeline:
         if utt.barge_in and (not text or is_stop_phrase(text, self.locale, self.wake_phrase)):
             turn = self._stopped(text, latency)
         else:
-            turn = self.respond(text, latency=latency, speech_end_t=speech_end_t, prepared=prepared)
+            turn = self.respond(text, latency=latency, speech_end_t=speech_end_t, prepared=prepared, heard=True)
         turn.start_s, turn.end_s = start / RATE, end.end_time
         self.turns.append(turn)
 
@@ -530,15 +531,17 @@ class Pipeline:
         return turn
 
     def respond(self, text: str, *, latency: dict[str, float] | None = None,
-                speech_end_t: float | None = None, prepared: _Prepared | None = None) -> Turn:
-        """NLU, router and speech for one transcript (also the path for typed input)."""
+                speech_end_t: float | None = None, prepared: _Prepared | None = None, heard: bool = False) -> Turn:
+        """NLU, router and speech for one transcript (also the path for typed input). ``heard``: the text is
+        an ASR transcript, which the NLU gets in its training form (:func:`spoken_form`: "7 a.m." -> "seven
+        am"); typed text is taken as written."""
         latency = dict(latency or {})
         if prepared is not None and prepared.text == text:
             parse, nlu_compute = prepared.parse, prepared.nlu_ms
         else:
             prepared = None
             t0 = time.perf_counter()
-            parse = self.nlu.parse(text, self.locale)
+            parse = self.nlu.parse(spoken_form(text, self.locale) if heard else text, self.locale)
             latency["nlu"] = nlu_compute = (time.perf_counter() - t0) * 1000
         for w in parse.warnings:
             self.bus.emit("warning", message=w)

@@ -111,7 +111,7 @@ def load_wake(spec: str | None, notify: Notify) -> tuple[Any, str | None]:
         notify("note", "wake word: " + " ".join(map(str, info)))
 
     try:
-        return load_detector(spec, progress=progress), None
+        return load_detector(spec, progress=progress, lazy=True), None  # Whisper shared in build_pipeline
     except Exception as exc:  # whatever the loader raises, the user gets one line and the app goes on
         return None, f"cannot load the wake word {spec!r} ({exc}): always listening"
 
@@ -134,6 +134,14 @@ def build_pipeline(profile: Any, locale: str, settings: TuiSettings, sink: Any, 
     except PipelineError:
         pipeline = _partial_pipeline(profile, locale, settings, sink, bus, wake, problems)
     asr = pipeline.asr
+    if wake is not None and getattr(wake, "verifier", None) is not None:
+        try:  # the wake word's Whisper check uses this pipeline's Whisper engine where it is one
+            from edge.wake import share_asr
+
+            share_asr(wake, asr)
+        except Exception as exc:  # noqa: BLE001 - a check that cannot load: stage 1 alone, said once
+            wake.verifier = None
+            problems.append(f"wake word check unavailable ({str(exc).splitlines()[0][:100]}): more false wakes")
     loaded = Loaded(profile=profile.name, locale=locale, asr=_asr_label(asr, profile, locale),
                     nlu=Path(profile.nlu.model).stem, tts=_tts_label(pipeline.tts, profile, locale, settings.voice),
                     output=sink_desc, can_listen=asr is not None,

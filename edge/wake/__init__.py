@@ -31,6 +31,7 @@ __all__ = [
     "log_mel",
     "save_model",
     "slug",
+    "share_asr",
     "train_wake_model",
     "WhisperVerifier",
 ]
@@ -76,11 +77,13 @@ def ensure_model(phrase: str, progress: Callable[[str], None] | None = None, fas
 
 def load_detector(phrase_or_path: str | os.PathLike[str], progress: Callable[[str], None] | None = None,
                   threshold: float | None = None, verify: bool | None = None,
-                  asr_engine: object | None = None) -> WakeDetector:
+                  asr_engine: object | None = None, lazy: bool = False) -> WakeDetector:
     """A detector from a model file path (``.npz``), or for a phrase (its default model, trained on first use).
 
     ``verify``: confirm stage-1 hits with Whisper tiny.en (:mod:`edge.wake.verify`); None = when it is
     installed (else stage 1 alone, with a note to ``progress``). ``asr_engine``: a loaded Whisper engine to share.
+    ``lazy``: do not load tiny.en yet (the caller shares its engine later: ``detector.verifier.share(engine)``,
+    else it loads on the first candidate or on ``detector.verifier.load()``).
     """
     text = os.fspath(phrase_or_path)
     if isinstance(phrase_or_path, Path) or text.endswith(".npz") or os.sep in text:
@@ -93,10 +96,18 @@ def load_detector(phrase_or_path: str | os.PathLike[str], progress: Callable[[st
         from edge.wake.verify import WhisperVerifier
 
         try:
-            verifier = WhisperVerifier(model.phrase, engine=asr_engine)
+            verifier = WhisperVerifier(model.phrase, engine=asr_engine, lazy=lazy)
         except ModelError as exc:
             if verify:
                 raise WakeModelError(f"wake-word verification needs Whisper tiny.en: {exc}") from None
             if progress:
                 progress(f"note: no Whisper tiny.en ({exc}); wake word without verification (more false accepts)")
     return WakeDetector(model, threshold, verifier=verifier)
+
+
+def share_asr(detector: object, asr_engine: object) -> None:
+    """Let a detector's Whisper check use the pipeline's loaded ASR engine (when it is English Whisper), else
+    load the check's own tiny.en now rather than on the first candidate."""
+    verifier = getattr(detector, "verifier", None)
+    if verifier is not None and hasattr(verifier, "share") and not verifier.share(asr_engine):
+        verifier.load()
