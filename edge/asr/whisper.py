@@ -187,8 +187,10 @@ class FasterWhisperEngine(AsrEngine):
         )[0]
         tok = self._tokenizer
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
-        cut = [0] + [k for k in range(1, min(len(ids), max_prefix_tokens) + 1)
-                     if k == len(ids) or tok.decode([ids[k]]).startswith(" ")]
+        # prefixes end at word starts inside the transcript; never the whole of it: the phrase forced after all
+        # Whisper heard is the decoder's guess at what might follow, not evidence in the audio
+        cut = [0] + [k for k in range(1, min(len(ids) - 1, max_prefix_tokens) + 1)
+                     if tok.decode([ids[k]]).startswith(" ")]
         encoded_texts = [tok.encode(" " + t.strip()) for t in texts]
         jobs = [(i, k, ids[:k] + e) for i, e in enumerate(encoded_texts) for k in cut if e]
         enc = np.asarray(encoded)

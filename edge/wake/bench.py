@@ -306,6 +306,11 @@ def write_report(res: dict[str, Any], md_path: str | os.PathLike[str], command: 
               "- False rejects are measured on synthetic voices only (espeak-ng voices the trainer never uses, "
               "Piper settings outside its draws; Piper has one speaker, so its rows are not speaker-independent). "
               "No recordings of people saying the phrase exist here: the rate on real voices is unmeasured.",
+              "- Near-miss phrases (\"say edge\", \"hey edgar\") are outside the false-accept target (ordinary "
+              "speech, noise, music): the keyword score, which accepts what Whisper nearly hears as the phrase, "
+              "lets more of them through than a transcript match would.",
+              "- Real-speech files get 1 s of silence appended (a stream goes on), so a candidate at a file's end "
+              "is checked too.",
               ""]
     md.write_text("\n".join(lines) + "\n", "utf-8")
     return md

@@ -38,9 +38,11 @@ __all__ = [
 RATE = 16000
 # espeak-ng voice+variant pairs: the trainer uses the first list; the benchmark's held-out set never is trained on.
 ESPEAK_TRAIN = [
-    f"{v}+{var}" for v in ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland")
+    f"{v}+{var}" for v in ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbcwmd")
     for var in ("m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f4", "klatt", "klatt2", "klatt4",
-                "Andy", "Annie", "belinda", "john", "linda", "max", "paul", "robert", "steph", "travis", "zac")
+                "Andy", "Annie", "belinda", "john", "linda", "max", "paul", "robert", "steph", "travis", "zac",
+                "adam", "Alicia", "Andrea", "benjamin", "boris", "caleb", "Denis", "Gene", "Hugo", "iven",
+                "Jacky", "Michael", "norbert", "rob", "anika", "grandma")
 ]
 ESPEAK_HELD_OUT = [
     f"{v}+{var}" for v in ("en-us", "en-gb-x-gbclan", "en-gb")

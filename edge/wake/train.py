@@ -1,4 +1,4 @@
-"""Train a wake-word model on the device from installed voices only, in about a minute on two cores.
+"""Train a wake-word model on the device from installed voices only, in about two minutes on two cores.
 
 Positives: the phrase rendered by the Piper voice (varied length and noise scales) and by many espeak-ng
 voices, speeds and pitches, each resampled +-10 % (pitch and tempo), placed after silence or other speech
@@ -35,15 +35,15 @@ RATE = 16000
 class TrainConfig:
     piper_pos: int = 40
     espeak_pos: int = 400
-    piper_neg: int = 20
-    espeak_neg: int = 600
-    confusable_voices: int = 6  # espeak renderings of each confusable (plus 2 by Piper)
-    copies: int = 4  # augmented clips per positive rendering
-    piper_confusables: bool = True  # render each confusable once by Piper too
+    piper_neg: int = 10
+    espeak_neg: int = 500
+    confusable_voices: int = 5  # espeak renderings of each confusable
+    copies: int = 3  # augmented clips per positive rendering
+    piper_confusables: bool = False  # render each confusable once by Piper too (Piper is the slow renderer)
     swaps: int = 12  # random words put in each phrase word's place ("my edge") as near-miss negatives
-    batches: int = 250  # at most, per epoch
-    noise_minutes: float = 6.0
-    epochs: int = 14
+    batches: int = 160  # at most, per epoch
+    noise_minutes: float = 4.0
+    epochs: int = 9
     hidden1: int = 32
     hidden2: int = 48
     seg: int = 3
