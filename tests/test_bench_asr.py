@@ -13,8 +13,8 @@ import pytest
 
 from edge.bench import asr as bench_asr
 from edge.bench.asr import summarise_asr
-from edge.nlu.textform import spoken_form
 from edge.cli import main
+from edge.nlu.textform import spoken_form
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audio"
 COMMANDS = [
