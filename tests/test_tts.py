@@ -378,7 +378,8 @@ def test_tts_benchmark_measures_each_engine(tmp_path) -> None:
 
     from edge.bench.tts import run_tts_bench
 
-    args = argparse.Namespace(locales=["de-DE"], repeat=1, threads=1, out=tmp_path, report=tmp_path / "tts.md")
+    args = argparse.Namespace(locales=["de-DE"], repeat=1, threads=1, profile=None, out=tmp_path,
+                              report=tmp_path / "tts.md")
     assert run_tts_bench(args) == 0
     import json
 
