@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-__all__ = ["corpus_wer", "normalize", "wer", "word_errors"]
+__all__ = ["corpus_wer", "edit_distance", "normalize", "wer", "word_errors"]
 
 _APOSTROPHES = "'\u2019\u02bc"
 
@@ -21,7 +21,8 @@ def normalize(text: str) -> list[str]:
     return "".join(out).split()
 
 
-def _edit_distance(ref: list[str], hyp: list[str]) -> int:
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Levenshtein distance between two sequences (words, or the characters of a string)."""
     prev = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         cur = [i]
@@ -34,7 +35,7 @@ def _edit_distance(ref: list[str], hyp: list[str]) -> int:
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     """(substitutions + deletions + insertions, number of reference words)."""
     ref, hyp = normalize(reference), normalize(hypothesis)
-    return _edit_distance(ref, hyp), len(ref)
+    return edit_distance(ref, hyp), len(ref)
 
 
 def wer(reference: str, hypothesis: str) -> float:

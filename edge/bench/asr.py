@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.asr.wer import edit_distance
 from edge.bench.results import write_atomic
 from edge.cli_errors import CliError
 from edge.nlu.textform import NORMALISER_VERSION, spoken_form
@@ -61,28 +62,19 @@ _KINDS = {"whisper": "faster-whisper", "faster-whisper": "faster-whisper", "vosk
           "pocketsphinx": "pocketsphinx"}
 _PARTIAL = "asr.partial.jsonl"
 
-def _edits(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
-
 
 def char_errors(ref_norm: str, hyp_norm: str) -> tuple[int, int]:
     """(character edits, reference characters) of two :func:`spoken_form` strings, spaces removed."""
     r, h = ref_norm.replace(" ", ""), hyp_norm.replace(" ", "")
-    return _edits(r, h), len(r)
+    return edit_distance(r, h), len(r)
 
 
 def score(ref: str, hyp: str, locale: str) -> dict[str, Any]:
     """Normalised texts and their word and character error counts."""
     rn, hn = spoken_form(ref, locale), spoken_form(hyp, locale)
     ce, nc = char_errors(rn, hn)
-    return {"ref_norm": rn, "hyp_norm": hn, "words": len(rn.split()), "word_errors": _edits(rn.split(), hn.split()),
-            "chars": nc, "char_errors": ce}
+    return {"ref_norm": rn, "hyp_norm": hn, "words": len(rn.split()),
+            "word_errors": edit_distance(rn.split(), hn.split()), "chars": nc, "char_errors": ce}
 
 
 # --- summary -----------------------------------------------------------------------------------------
