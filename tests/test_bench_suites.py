@@ -99,8 +99,10 @@ def test_a_memory_budget_too_small_names_the_stage_that_did_not_fit() -> None:
     with MemoryGuard(budget_mb=1.0) as guard:
         with pytest.raises(CliError, match=r"memory budget exceeded in stage 'asr: load'.*raise \[budget\]"):
             with guard.stage("asr: load"):
-                block = np.ones(20_000_000, dtype=np.uint8)  # 20 MB, touched
-                del block
+                # 64 MB, touched: above glibc's largest mmap threshold, so fresh pages even in a process that
+                # has freed memory to reuse; alive until the stage ends, where the guard samples again
+                block = np.ones(64_000_000, dtype=np.uint8)
+    del block
     with MemoryGuard(budget_mb=1.0) as guard:  # work a device never does is not held to the budget
         with guard.stage("baseline training", limit=False):
             np.ones(1000)
