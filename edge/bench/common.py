@@ -95,14 +95,9 @@ class Progress:
 
 
 def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    from edge.pipeline.memprobe import status_mb
+
+    return status_mb("VmRSS") or 0.0
 
 
 class MemoryGuard:

@@ -15,9 +15,21 @@ import sys
 
 import numpy as np
 
-__all__ = ["STAGES", "measure", "peak_rss_mb"]
+__all__ = ["STAGES", "measure", "peak_rss_mb", "status_mb"]
 
 STAGES = ("vad", "asr", "nlu", "tts", "pipeline")
+
+
+def status_mb(field: str) -> float | None:
+    """A memory field of ``/proc/self/status`` ("VmRSS", "VmHWM"...) in MiB; None where there is no /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def peak_rss_mb() -> float:
@@ -26,14 +38,8 @@ def peak_rss_mb() -> float:
     VmHWM from /proc, where there is one: unlike ``ru_maxrss`` it starts afresh at exec, so a probe started
     by a big process (the benchmark) does not report its parent's peak.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _exercise(stage: str, profile_name: str, locale: str) -> list[object]:
