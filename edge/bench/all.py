@@ -63,12 +63,9 @@ def run_all(args: argparse.Namespace) -> int:
     from edge.bench.common import massive_path, results_dir
     from edge.bench.spoken import read_manifest
     from edge.cli_errors import CliError
-    from edge.profiles import ProfileError, load_profile
+    from edge.commands.common import profile_or_exit
 
-    try:
-        load_profile(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
+    profile_or_exit(args.profile)
     out = results_dir(args.out)
     wanted = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SUITES]

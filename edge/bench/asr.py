@@ -333,12 +333,9 @@ def run_asr_bench(args: argparse.Namespace) -> int:
     """Run the suite; print the Markdown summary; write asr.json and asr.md to ``--out``."""
     from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.bench.spoken import load_clip
-    from edge.profiles import ProfileError, load_profile
+    from edge.commands.common import profile_or_exit
 
-    try:
-        profile = load_profile(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
+    profile = profile_or_exit(args.profile)
     kinds = []
     for k in _csv(args.engines):
         if k not in _KINDS:

@@ -78,13 +78,10 @@ def check_floor(figures: dict[str, float], floor: dict[str, float]) -> list[str]
 def run_guard_bench(args: argparse.Namespace) -> int:
     from edge.bench.common import results_dir
     from edge.cli_errors import CliError
+    from edge.commands.common import profile_or_exit
     from edge.pipeline.loader import PipelineError
-    from edge.profiles import ProfileError, load_profile
 
-    try:
-        profile = load_profile(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
+    profile = profile_or_exit(args.profile)
     if not any(args.fixture.glob("*.jsonl")):
         raise CliError(f"no guard fixture at {args.fixture}: run tools/make_guard_fixture.py or pass --fixture")
     floor_path = args.floor or args.fixture / "floor.json"

@@ -148,13 +148,9 @@ def _markdown(res: dict) -> str:
 
 def run_nlu_bench(args: argparse.Namespace) -> int:
     from edge.bench.common import results_dir
-    from edge.cli_errors import CliError
-    from edge.profiles import ProfileError, load_profile
+    from edge.commands.common import profile_or_exit
 
-    try:
-        profile = load_profile(args.profile)
-    except ProfileError as e:
-        raise CliError(str(e)) from None
+    profile = profile_or_exit(args.profile)
     results_dir(args.out)
     return _run(args, profile)
 

@@ -143,16 +143,13 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
     from edge.bench.common import MemoryGuard, PartialResults, Progress, results_dir
     from edge.bench.spoken import read_manifest, select
     from edge.cli_errors import CliError
+    from edge.commands.common import profile_or_exit
     from edge.pipeline.assistant import Pipeline
     from edge.pipeline.events import EventBus, EventRecorder
     from edge.pipeline.loader import PipelineError
     from edge.pipeline.memprobe import measure
-    from edge.profiles import ProfileError, load_profile
 
-    try:
-        profile = load_profile(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
+    profile = profile_or_exit(args.profile)
     if not (args.data / "audio").is_dir():
         raise CliError(f"--data {args.data}: no audio/ folder there (the shared data folder, or set EDGE_DATA)")
     out = results_dir(args.out)

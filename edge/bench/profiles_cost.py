@@ -89,9 +89,10 @@ def _latency(profile: Any, root: Path, n: int, guard: Any) -> dict[str, Any]:
 def run_profiles_bench(args: argparse.Namespace) -> int:
     from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.cli_errors import CliError
+    from edge.commands.common import profile_or_exit
     from edge.pipeline.loader import PipelineError
     from edge.pipeline.memprobe import measure
-    from edge.profiles import ProfileError, list_profiles, load_profile
+    from edge.profiles import list_profiles
 
     out = results_dir(args.out)
     names = [s.strip() for s in args.profiles.split(",")] if args.profiles else list_profiles()
@@ -99,10 +100,7 @@ def run_profiles_bench(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with Progress("profiles") as bar:
         for i, name in enumerate(names):
-            try:
-                profile = load_profile(name)
-            except ProfileError as exc:
-                raise CliError(str(exc)) from None
+            profile = profile_or_exit(name)
             memory = {}
             for stage in _STAGES:
                 bar.update(i * (len(_STAGES) + 1) + _STAGES.index(stage), len(names) * (len(_STAGES) + 1),

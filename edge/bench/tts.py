@@ -67,14 +67,11 @@ def bench_engine(engine: Any, replies: list[str], repeat: int) -> dict[str, floa
 def run_tts_bench(args: argparse.Namespace) -> int:
     from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.cli_errors import CliError
-    from edge.profiles import ProfileError, load_profile
+    from edge.commands.common import profile_or_exit
     from edge.tts import create_tts
     from edge.tts.base import TtsError
 
-    try:
-        profile = load_profile(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
+    profile = profile_or_exit(args.profile)
     threads = args.threads or profile.tts.threads
     locales = args.locales or list(REPLIES)
     unknown = [loc for loc in locales if loc not in REPLIES]
