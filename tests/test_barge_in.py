@@ -36,21 +36,32 @@ LONG = ("Here is a long announcement, so that there is time to interrupt it. It 
 class Hit:
     phrase: str
     score: float
+    sample: int | None = None
 
 
 class ScriptedWake:
-    """A wake detector double: a hit when the stream passes each of ``at`` (sample positions)."""
+    """A wake detector double: a hit when the stream passes each of ``at`` (sample positions). With ``lag``, the
+    hit comes that many samples after the phrase's end and says where it was, as a verified hit does
+    (``sample`` and ``position`` count from the last reset, like edge.wake's)."""
 
-    def __init__(self, at: list[int] | None = None) -> None:
+    def __init__(self, at: list[int] | None = None, lag: int = 0) -> None:
         self.at = sorted(at or [])
-        self.pos = 0
+        self.lag = lag
+        self.pos = self.base = 0
+
+    @property
+    def position(self) -> int:
+        return self.pos - self.base
 
     def process(self, chunk: np.ndarray) -> Hit | None:
         before, self.pos = self.pos, self.pos + len(chunk)
-        return Hit("hey edge", 0.9) if any(before < a <= self.pos for a in self.at) else None
+        for a in self.at:
+            if before < a + self.lag <= self.pos:
+                return Hit("hey edge", 0.9, a - self.base if self.lag else None)
+        return None
 
     def reset(self) -> None:
-        pass
+        self.base = self.pos
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +190,19 @@ def test_wake_gate_follow_up_and_same_breath_command(fresh: Pipeline, said) -> N
     assert len(of(fresh, "wake")) == 2 and len(of(fresh, "follow_up")) >= 1
     assert "joke" not in " ".join(t.transcript.lower() for t in turns)
     assert len(of(fresh, "awaiting_wake")) >= 3  # at the start, after the alarm was set, after the last turn
+
+
+def test_a_late_verified_hit_keeps_the_command_said_in_the_same_breath(fresh: Pipeline, said) -> None:
+    """The real detector's hit comes ~0.5-0.8 s after "hey edge" (peak, then Whisper's look), in the middle of
+    the command: the utterance is taken from where the phrase ended, not from the hit."""
+    fresh.sink = NullSink()
+    hey, time_q = said("Hey Edge,"), said("What time is it?")
+    lead = zeros(0.5)
+    fresh.wake = ScriptedWake([lead.size + hey.size], lag=int(0.7 * RATE))
+    audio = np.concatenate([lead, hey, zeros(0.05), time_q, zeros(1.0)])
+    turns = fresh.run(audio[i:i + BLOCK] for i in range(0, audio.size, BLOCK))
+    assert len(turns) == 1 and turns[0].transcript.lower().startswith("what time"), [t.transcript for t in turns]
+    assert turns[0].reply is not None and turns[0].reply.skill == "datetime"
 
 
 def test_push_to_talk_from_another_thread_interrupts_and_opens_listening(fresh: Pipeline, said) -> None:

@@ -319,6 +319,35 @@ def test_media_plays_a_local_file_and_reports_an_empty_folder(router: SkillRoute
     assert "shuffle" in router.handle(P("shuffle on", "music_settings"), "en-US").text.lower()
 
 
+def test_stop_playback_ends_the_music(router: SkillRouter, services: dict, tmp_path: Path) -> None:
+    """"stop" said over music (the pipeline's barge-in path) ends the player thread; nothing playing -> False."""
+
+    class SlowSink:  # a speaker: each block takes its time to play
+        def __init__(self) -> None:
+            self.blocks = 0
+
+        def write(self, block: np.ndarray, rate: int) -> None:
+            self.blocks += 1
+            time.sleep(0.02)
+
+    folder = tmp_path / "music"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_wav(folder / "long_song.wav", 0.1 * np.sin(np.arange(16000 * 60) / 10).astype(np.float32), 16000)
+    services["sink"], saved = SlowSink(), services["sink"]
+    try:
+        assert router.handle(P("play long song", "play_music", slots=[S("song_name", "long song")]),
+                             "en-US").text == "Playing long song."
+        player = router._by_name["media"].player
+        time.sleep(0.2)
+        assert player.playing and router.stop_playback() is True
+        assert not player.playing
+        blocks = services["sink"].blocks
+        time.sleep(0.1)
+        assert services["sink"].blocks == blocks and router.stop_playback() is False
+    finally:
+        services["sink"] = saved
+
+
 def test_iot_state_changes(router: SkillRouter, tmp_path: Path) -> None:
     from edge.skills.helpers import settings
 

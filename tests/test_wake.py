@@ -93,6 +93,13 @@ def test_keyword_score_hears_a_misheard_phrase(verifier: WhisperVerifier) -> Non
         assert score < verifier.min_score / 2 and phrase_similarity(text, PHRASE) < 0.7, (start, text, score)
 
 
+def test_verifier_weighs_the_stage1_score(verifier: WhisperVerifier) -> None:
+    """The surer stage 1 is, the less Whisper must hear; at 0.5 it is min_score."""
+    assert verifier.required(0.5) == pytest.approx(verifier.min_score)
+    assert verifier.required(0.3) > verifier.min_score > verifier.required(0.9) > verifier.required(0.99) > 0
+    assert verifier.required(1.0) > 0 and verifier.required(0.0) < 1  # clamped, no division by zero
+
+
 def test_verifier_shares_an_engine(verifier: WhisperVerifier) -> None:
     lazy = WhisperVerifier(PHRASE, lazy=True)
     assert lazy._engine is None  # nothing loaded until shared or used

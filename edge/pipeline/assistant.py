@@ -45,6 +45,7 @@ __all__ = ["Pipeline", "Turn"]
 
 RATE = 16000
 _WAKE_BACK = RATE * 150 // 1000  # a command in the wake phrase's breath starts this long before the hit
+_WAKE_TAIL = RATE * 100 // 1000  # ...or, when the detector says where the phrase ended, this long before that
 _MIN_COMMAND = RATE * 300 // 1000  # less voice than this after the hit: only the wake phrase was said
 
 
@@ -331,6 +332,7 @@ class Pipeline:
         score = getattr(hit, "score", None)
         self.bus.emit("wake", source="wake_word", phrase=phrase,
                       score=None if score is None else round(float(score), 3), audio_s=round(self._pos / RATE, 3))
+        phrase_end = self._phrase_end(hit)
         if self._wake is not None:
             self._wake.reset()
         if playing and self.barge_in != "off":
@@ -340,7 +342,16 @@ class Pipeline:
         if utt is None:
             self.gate.open("wake", self._pos)
         elif utt.taken_from is None:  # "hey edge, what time is it": the command follows in the same breath
-            self._take(utt, max(utt.start.sample, self._pos - _WAKE_BACK), via_wake=True)
+            self._take(utt, max(utt.start.sample, phrase_end), via_wake=True)
+
+    def _phrase_end(self, hit: Any) -> int:
+        """Where a command said in the wake phrase's breath starts, in stream samples. A verified hit comes
+        half a second or more after the phrase (the peak, then Whisper's look): the detector's ``position`` and
+        the hit's ``sample`` say how far back; a detector without them gets 150 ms before now."""
+        fed, sample = getattr(self._wake, "position", None), getattr(hit, "sample", None)
+        if isinstance(fed, int) and isinstance(sample, int) and 0 <= fed - sample <= self._pos:
+            return max(0, self._pos - (fed - sample) - _WAKE_TAIL)
+        return self._pos - _WAKE_BACK
 
     def _on_push_to_talk(self) -> None:
         with self._lock:
@@ -382,8 +393,11 @@ class Pipeline:
             self._ptt_barged = self._ptt_barged or barged
 
     def stop_speaking(self) -> bool:
-        """Stop the reply (or announcement) playing now; True if one was. Thread-safe."""
-        return self._interrupt("stop", time.perf_counter())
+        """Stop the reply (or announcement) playing now, and any music a skill plays; True if either was.
+        Thread-safe."""
+        stop_playback = getattr(self.router, "stop_playback", None)
+        music = bool(stop_playback()) if callable(stop_playback) else False
+        return self._interrupt("stop", time.perf_counter()) or music
 
     def _interrupt(self, trigger: str, detected: float) -> bool:
         sink = self.sink
@@ -520,7 +534,11 @@ class Pipeline:
         self.turns.append(turn)
 
     def _stopped(self, text: str, latency: dict[str, float]) -> Turn:
-        """An interruption that only said "stop": the reply is already silent; drop any pending question."""
+        """An interruption that only said "stop": the reply is already silent; stop any music a skill plays
+        and drop any pending question."""
+        stop_playback = getattr(self.router, "stop_playback", None)
+        if callable(stop_playback):
+            stop_playback()
         session = getattr(self.router, "session", None)
         if session is not None and getattr(session, "pending", None) is not None:
             session.pending = None

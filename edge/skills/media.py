@@ -114,6 +114,12 @@ class MediaSkill:
     def __init__(self) -> None:
         self.player = Player()
 
+    def stop_playback(self) -> bool:
+        """Stop the music now ("stop" said over it); True if something was playing."""
+        playing = self.player.playing
+        self.player.stop()
+        return playing
+
     def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
         if parse.intent == "play_radio":
             return self.handle(parse, ctx)

@@ -174,6 +174,19 @@ class SkillRouter:
             for intent in skill.intents:
                 self._by_intent.setdefault(intent, skill)
 
+    def stop_playback(self) -> bool:
+        """Stop whatever a skill is playing (music, an audiobook): what "stop" alone means while it plays.
+        True if a skill was playing something."""
+        stopped = False
+        for skill in self.skills:
+            stop = getattr(skill, "stop_playback", None)
+            if callable(stop):
+                try:
+                    stopped = bool(stop()) or stopped
+                except Exception as exc:  # one skill's failure must not keep the others playing
+                    log.warning("skills: %s could not stop its playback (%s)", getattr(skill, "name", skill), exc)
+        return stopped
+
     # --- the Router protocol ----------------------------------------------------------------------
 
     def handle(self, parse: Parse, locale: str, session: Session | None = None) -> Reply:

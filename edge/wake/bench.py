@@ -39,10 +39,10 @@ class _Timed:
     def last_text(self) -> str:
         return str(getattr(self.verifier, "last_text", ""))
 
-    def __call__(self, audio: np.ndarray) -> bool:
+    def __call__(self, audio: np.ndarray, stage1_score: float) -> bool:
         t0 = time.process_time()
         try:
-            return bool(self.verifier(audio))
+            return bool(self.verifier(audio, stage1_score))
         finally:
             self.calls += 1
             self.cpu_s += time.process_time() - t0
@@ -61,7 +61,7 @@ def real_speech(det: WakeDetector, folder: Path, phrase: str) -> dict[str, Any]:
     slug = "-".join(phrase.lower().split())
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".wav", ".flac")
                    and slug not in p.stem.lower().replace("_", "-"))
-    seconds, fires, unreadable, cands = 0.0, [], 0, 0
+    seconds, fires, unreadable, cands, heard = 0.0, [], 0, 0, []
     for f in files:
         try:
             x = read_audio(f)
@@ -71,9 +71,11 @@ def real_speech(det: WakeDetector, folder: Path, phrase: str) -> dict[str, Any]:
         seconds += len(x) / RATE
         # 1 s of silence after each file, as a stream would go on: a candidate at a file's very end is checked
         fires += [f"{f.relative_to(folder)}@{t:.2f}s" for t in _hits(det, np.concatenate([x, _TAIL]))]
+        heard += [f"{f.relative_to(folder)}: {text}" for _, text in det.accepted]
         cands += det.candidates
     return {"files": len(files) - unreadable, "unreadable": unreadable, "hours": seconds / 3600,
-            "false_accepts": len(fires), "stage1_false_accepts": cands, "fires": fires[:20]}
+            "false_accepts": len(fires), "stage1_false_accepts": cands, "fires": fires[:20],
+            "accepted_transcripts": heard[:20]}
 
 
 def noise_and_music(det: WakeDetector, hours: float, rng: np.random.Generator) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def synthetic_speech(det: WakeDetector, hours: float, rng: np.random.Generator, 
         total += len(x)
     return {"hours": total / RATE / 3600, "distinct_renderings": len(clips), "distinct_minutes": distinct_s / 60,
             "false_accepts": fires, "stage1_false_accepts": det.candidates, "scan_s": time.perf_counter() - t0,
-            "rejected_examples": det.rejected[:10]}
+            "rejected_examples": det.rejected[:10], "accepted_transcripts": det.accepted[:20]}
 
 
 def near_misses(det: WakeDetector, phrase: str) -> dict[str, Any]:
@@ -242,7 +244,8 @@ def run_bench(model: WakeModel, negatives: str | os.PathLike[str] | None, hours_
     res["noise"] = noise_and_music(det, hours_noise, rng)
     res["synthetic_speech"] = synthetic_speech(det, hours_speech, rng, piper, say)
     if verifier is not None:
-        res["verifier"] = {"min_score": verifier.verifier.min_score, "calls": verifier.calls,
+        res["verifier"] = {"min_score": verifier.verifier.min_score, "stage1_weight": verifier.verifier.stage1_weight,
+                           "at_099": round(verifier.verifier.required(0.99), 4), "calls": verifier.calls,
                            "cpu_s_per_call": verifier.cpu_s / max(1, verifier.calls)}
     return res
 
@@ -271,7 +274,8 @@ def write_report(res: dict[str, Any], md_path: str | os.PathLike[str], command: 
              f"Python (seed {info.get('seed', '?')}, fast={info.get('fast', '?')}); stage-1 threshold "
              f"{res['threshold']:.3f}, window {info.get('window_s', '?')} s. Stage 2 = Whisper tiny.en keyword score "
              f"of each stage-1 candidate ({'on' if v else 'off'}"
-             + (f", accept at >= {res['verifier']['min_score']}" if v and res.get("verifier") else "") + ").",
+             + (f", accept at >= {res['verifier']['min_score']} at a stage-1 score of 0.5, down to "
+                f"{res['verifier']['at_099']} at 0.99" if v and res.get("verifier") else "") + ").",
              "", "## False accepts", "",
              "| audio | hours | stage 1 alone | stage 1 + Whisper check |", "|---|---|---|---|"]
     rs = res.get("real_speech")
@@ -282,6 +286,19 @@ def write_report(res: dict[str, Any], md_path: str | os.PathLike[str], command: 
                       f"{ss['distinct_minutes']:.0f} min, reassembled with pauses, gains, speeds, backgrounds)", ss, v))
     for kind, r in res["noise"].items():
         lines.append(_row("music-like audio" if kind == "music" else f"{kind} noise", r, v))
+    rows = [r for r in (rs, ss, *res["noise"].values()) if r]
+    hours = sum(r["hours"] for r in rows)
+    fas = sum(r["false_accepts"] if v else r["stage1_false_accepts"] for r in rows)
+    clean = res["false_rejects"]["clean"]
+    frr = clean["frr"] if v else clean["stage1_frr"]
+    per10 = 10 * fas / hours if hours else float("nan")
+    lines += ["", f"All non-wake audio together: {hours:.1f} h, {fas} false accepts = {per10:.2f} per 10 h "
+              f"(target at most 1: {'met' if per10 <= 1 else 'NOT met'}), at a clean false-reject rate of "
+              f"{frr:.1%} (target at most 5 %: {'met' if frr <= 0.05 else 'NOT met'})."]
+    heard = [*(rs or {}).get("accepted_transcripts", []), *(f"{t:.1f} s: {text}" for t, text in
+                                                             ss.get("accepted_transcripts", []))]
+    if v and heard:
+        lines += ["", "What Whisper heard in the false accepts: " + "; ".join(f"`{h}`" for h in heard[:20]) + "."]
     nm = res["near_misses"]
     by = ", ".join(f"{k} ({n})" for k, n in sorted(nm["by_phrase"].items()))
     lines += ["", f"Near-miss phrases ({nm['renderings']} renderings by {nm['voices']} held-out espeak-ng voices): "

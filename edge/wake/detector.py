@@ -26,7 +26,7 @@ class WakeHit:
         return self.sample / self.rate
 
 
-Verifier = Callable[[np.ndarray], bool]
+Verifier = Callable[[np.ndarray, float], bool]  # (audio, the candidate's stage-1 score) -> accept?
 
 
 class WakeDetector:
@@ -34,13 +34,15 @@ class WakeDetector:
 
     Stage 1: a score every 20 ms over the last ``model.window`` steps; the stream starts as if preceded by
     silence, so a phrase at the very start is found. ``threshold`` overrides the model's. Stage 2, with a
-    ``verifier`` (e.g. :class:`edge.wake.verify.WhisperVerifier`): a stage-1 candidate becomes a hit only if
-    the verifier accepts the audio from ``window + 0.4 s`` before it to ``verify_delay_s`` after it, so hits
-    come that much later. After a hit, no other for ``refractory_s``; after a candidate, none for 0.5 s.
+    ``verifier`` (e.g. :class:`edge.wake.verify.WhisperVerifier`): a stage-1 candidate is followed for
+    ``peak_s`` to its highest score (the phrase's end: the first crossing comes before "edge" is over), and
+    becomes a hit only if the verifier accepts the audio from ``window + 0.4 s`` before that peak to
+    ``verify_delay_s`` after it, so hits come that much later. After a hit, no other for ``refractory_s``;
+    after a candidate, none for 0.5 s.
     """
 
     def __init__(self, model: WakeModel, threshold: float | None = None, verifier: Verifier | None = None,
-                 verify_delay_s: float = 0.2) -> None:
+                 verify_delay_s: float = 0.2, peak_s: float = 0.3) -> None:
         self.model = model
         self.verifier = verifier
         self.phrase = model.phrase
@@ -50,6 +52,7 @@ class WakeDetector:
         self._refractory = max(1, round(model.refractory_s * p.rate / p.step_samples))
         self._cand_refractory = max(1, round(0.5 * p.rate / p.step_samples)) if verifier else self._refractory
         self._delay = int(verify_delay_s * p.rate)
+        self._peak_steps = max(0, round(peak_s * p.rate / p.step_samples))
         self._lead = int(model.window * p.step_samples + 0.4 * p.rate)
         silence = np.full((1, p.n_mels), np.log(p.floor), dtype=np.float32)
         self._pad = model.normalize(silence)
@@ -65,10 +68,13 @@ class WakeDetector:
         self._last_cand = -(10**9)
         self._audio = np.zeros(0, dtype=np.float32)  # recent samples, for the verifier
         self._audio_start = 0  # stream index of _audio[0]
-        self._pending: list[tuple[int, float]] = []  # (step, score) awaiting verification
+        self._pending: list[tuple[int, int, float]] = []  # (first step, peak step, peak score) to verify
+        self.position = 0  # samples fed since the start or the last reset (a hit's ``sample`` is on this scale)
         self.candidates = 0  # stage-1 candidates so far (verified or not)
+        self.last_candidate = (0.0, 0.0)  # (time, peak stage-1 score) of the candidate verified last
         self.candidate_times: list[float] = []  # the last 100 of them, in seconds
-        self.rejected: list[tuple[float, str]] = []  # (time, transcript) of candidates stage 2 turned down
+        self.rejected: list[tuple[float, str]] = []  # (time, transcript) of the last 100 stage 2 turned down
+        self.accepted: list[tuple[float, str]] = []  # ...and of the last 100 it accepted
         self.scores: list[float] = []  # raw scores, only kept when record_scores is set
         self.record_scores = getattr(self, "record_scores", False)
 
@@ -80,6 +86,7 @@ class WakeDetector:
 
     def process_all(self, chunk: np.ndarray) -> list[WakeHit]:
         """Every hit the block completes (usually none; at most one per ``refractory_s``)."""
+        self.position += int(np.size(chunk))
         if self.verifier is not None:
             x = np.nan_to_num(np.asarray(chunk, dtype=np.float32).reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
             self._audio = np.concatenate([self._audio, x])
@@ -96,17 +103,22 @@ class WakeDetector:
         base = self._step - len(self._recent)  # step index of hist[0]
         hits: list[WakeHit] = []
         for i in np.flatnonzero(np.asarray(smooth) >= self.threshold):
-            step = base + offset + int(i)
-            hits += self._verify_pending(before=self._step_end(step))
+            step, score = base + offset + int(i), float(smooth[i])
+            if self._pending and step - self._pending[-1][0] <= self._peak_steps:  # still rising to its peak?
+                first, _, best = self._pending[-1]
+                if score > best:
+                    self._pending[-1] = (first, step, score)
+                continue
+            hits += self._verify_pending(before=step)
             if step - self._last_hit >= self._refractory and step - self._last_cand >= self._cand_refractory:
                 self._last_cand = step
                 self.candidates += 1
                 self.candidate_times = [*self.candidate_times[-99:], self._step_end(step) / self.model.features.rate]
                 if self.verifier is None:
                     self._last_hit = step
-                    hits.append(self._hit(step, float(smooth[i])))
+                    hits.append(self._hit(step, score))
                 else:
-                    self._pending.append((step, float(smooth[i])))
+                    self._pending.append((step, step, score))
         self._recent = hist[-(m - 1):] if m > 1 else np.zeros(0, dtype=np.float32)
         self._step += len(raw)
         hits += self._verify_pending()
@@ -121,23 +133,29 @@ class WakeDetector:
         return WakeHit(self.phrase, score, self._step_end(step), self.model.features.rate)
 
     def _verify_pending(self, before: int | None = None) -> list[WakeHit]:
-        """Run the verifier on candidates whose audio (to ``delay`` after them) has arrived."""
+        """Run the verifier on candidates whose peak is settled (``peak_s`` after the first crossing has been
+        scored, or a new candidate at step ``before`` begins) and whose audio (to ``delay`` after it) has arrived."""
         hits: list[WakeHit] = []
         have = self._audio_start + len(self._audio)
         while self._pending and self.verifier is not None:
-            step, score = self._pending[0]
+            first, step, score = self._pending[0]
             end = self._step_end(step)
-            if end + self._delay > have or (before is not None and end >= before):
+            settled = first + self._peak_steps < (self._step if before is None else before)
+            if end + self._delay > have or not settled:
                 break
             self._pending.pop(0)
             if step - self._last_hit < self._refractory:
                 continue
             lo = max(end - self._lead, self._audio_start) - self._audio_start
-            if self.verifier(self._audio[lo : end + self._delay - self._audio_start]):
+            self.last_candidate = (end / self.model.features.rate, score)  # what the verifier is asked about
+            ok = self.verifier(self._audio[lo : end + self._delay - self._audio_start], score)
+            heard = (end / self.model.features.rate, str(getattr(self.verifier, "last_text", "")))
+            if ok:
                 self._last_hit = step
                 hits.append(self._hit(step, score))
+                self.accepted = [*self.accepted[-99:], heard]
             else:
-                self.rejected.append((end / self.model.features.rate, str(getattr(self.verifier, "last_text", ""))))
+                self.rejected = [*self.rejected[-99:], heard]
         return hits
 
     def process(self, chunk: np.ndarray) -> WakeHit | None:

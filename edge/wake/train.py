@@ -6,7 +6,7 @@ and before silence or a command, at random gains, over white/pink/brown noise, m
 random SNRs. Negatives: random sentences and phrases that sound like the wake phrase, by the same voices,
 augmented the same way; noise and music-like audio; optionally a folder of real speech. Training is Adam on
 a balanced logistic loss with hard negatives mined each epoch; the threshold is set on held-out renderings
-(no false accept on the held-out negatives, a false-reject rate near 3 % on the held-out positives).
+(no false accept on the held-out negatives, a false-reject rate near 1.5 % on the held-out positives).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class TrainConfig:
     batches: int = 160  # at most, per epoch
     noise_minutes: float = 4.0
     epochs: int = 9
-    hidden1: int = 32
-    hidden2: int = 48
+    hidden1: int = 40
+    hidden2: int = 64
     seg: int = 3
 
 
@@ -208,6 +208,29 @@ class _Net:
     def scores(self, steps: np.ndarray, ends: np.ndarray, window: int, batch: int = 4096) -> np.ndarray:
         out = [self.forward(_gather(steps, ends[i : i + batch], window)) for i in range(0, len(ends), batch)]
         return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _spectral_augment(x: np.ndarray, rng: np.random.Generator, share: float = 0.5) -> np.ndarray:
+    """Random voice colour on ``share`` of the normalised windows (B, P, n_mels): a smooth random EQ across the
+    mel bands (a few cosines, up to about +-1 sd) and, on half of those, 1-4 neighbouring bands masked to the
+    mean. Voices whose formant levels the renderers never produce (espeak-ng's "Lee" or "shelby") then look
+    less foreign to the network."""
+    b, _, n = x.shape
+    pick = np.flatnonzero(rng.random(b) < share)
+    if pick.size == 0:
+        return x
+    x = x.copy()
+    bands = np.arange(n)[None, :] / max(1, n - 1)
+    k = np.arange(1, 4)[:, None, None]
+    amp = rng.uniform(-0.45, 0.45, (3, pick.size, 1)) / k
+    phase = rng.uniform(0, np.pi, (3, pick.size, 1))
+    eq = (amp * np.cos(np.pi * k * bands[None] + phase)).sum(axis=0) + rng.uniform(-0.3, 0.3, (pick.size, 1))
+    x[pick] += eq[:, None, :].astype(np.float32)
+    for i in pick[rng.random(pick.size) < 0.5]:
+        width = int(rng.integers(1, 5))
+        lo = int(rng.integers(0, n - width + 1))
+        x[i, :, lo : lo + width] = 0.0
+    return x
 
 
 def _read_negatives(folder: Path, limit_s: float = 3600.0) -> list[np.ndarray]:
@@ -377,7 +400,7 @@ def train_wake_model(
             bn = np.concatenate([rng.choice(n_idx, batch // 2), rng.choice(hard, batch // 4)])
             ends = np.concatenate([bp, bn])
             y = np.concatenate([np.ones(len(bp)), np.zeros(len(bn))]).astype(np.float32)
-            losses.append(net.step(_gather(steps, ends, window), y, lr))
+            losses.append(net.step(_spectral_augment(_gather(steps, ends, window), rng), y, lr))
         if epoch >= 1:  # mine: the highest-scoring 3 % of a random 60k negatives get a quarter of every batch
             pool = rng.choice(n_idx, min(len(n_idx), 60000), replace=False)
             s = net.scores(steps, pool, window)
@@ -405,7 +428,7 @@ def _smoothed(raw: np.ndarray, m: int) -> np.ndarray:
 
 def _calibrate(model: WakeModel, steps: np.ndarray, p_idx: np.ndarray, n_idx: np.ndarray,
                near_idx: np.ndarray) -> tuple[float, dict[str, float]]:
-    """Stage-1 threshold from held-out renderings: the positives' 3rd percentile of per-clip best scores.
+    """Stage-1 threshold from held-out renderings: the positives' 1.5th percentile of per-clip best scores.
 
     Near-miss phrases ("hey edgar") train the network but do not set the threshold: the target is false
     accepts on ordinary speech and noise; their accept rate is reported.
@@ -418,11 +441,11 @@ def _calibrate(model: WakeModel, steps: np.ndarray, p_idx: np.ndarray, n_idx: np
     # one max per positive clip: positive windows of a clip are consecutive
     breaks = np.flatnonzero(np.diff(p_idx) > 1) + 1
     clip_max = np.array([score[g].max() for g in np.split(p_idx, breaks)]) if len(p_idx) else np.ones(1)
-    hi = float(np.percentile(clip_max, 3))
-    # Stage 1 is tuned for few misses (a 3 % held-out FRR, within 0.5-0.99): the Whisper check removes
-    # most of its false accepts; above the negatives' maximum when that costs no more misses.
+    hi = float(np.percentile(clip_max, 1.5))
+    # Stage 1 is tuned for few misses (a 1.5 % held-out FRR, within 0.3-0.99): the Whisper check removes
+    # its false accepts; above the negatives' maximum when that costs no more misses.
     lo = min(0.99, neg_max + 0.01)
-    thr = float(np.clip(lo if lo < hi else hi, 0.5, 0.99))
+    thr = float(np.clip(lo if lo < hi else hi, 0.3, 0.99))
     frr = float(np.mean(clip_max < thr))
     neg_hours = len(n_idx) * 2.5 * model.features.step_samples / RATE / 3600  # strides 2-3 steps
     near_fa = float(np.mean(score[near_idx] >= thr)) if len(near_idx) else 0.0
