@@ -420,13 +420,34 @@ def test_vad_probability_is_stateful_and_batchable(vad) -> None:
 @pytest.mark.parametrize("clip", [ROUTINE, DOOR, YES], ids=["testing_routine", "another_door", "yes"])
 def test_vad_finds_the_speech_in_real_clips(vad, clip) -> None:
     x = read_audio(clip)
-    ep = Endpointer(vad, speech_pad_ms=0)
+    ep = Endpointer(vad, speech_pad_ms=0, start_pad_ms=0, onset_lead_ms=0)  # the VAD's own onset
     events = [e for i in range(0, len(x), 1000) for e in ep.process(x[i : i + 1000])] + ep.finish()
     starts = [e for e in events if isinstance(e, SpeechStart)]
     ends = [e for e in events if isinstance(e, SpeechEnd)]
     assert len(starts) == 1 and len(ends) == 1, events
     assert abs(starts[0].time - energy_onset(x)) < 0.1
     assert ends[0].end > ends[0].start + 0.3 * RATE
+
+
+def _first_start(vad, x: np.ndarray, threshold: float = 0.5, **settings) -> int:
+    ep = Endpointer(vad, **settings)
+    ep.threshold = threshold  # raised after construction, as the pipeline does over a reply (neg stays 0.35)
+    events = [e for i in range(0, len(x), 512) for e in ep.process(x[i : i + 512])] + ep.finish()
+    return next(e.sample for e in events if isinstance(e, SpeechStart))
+
+
+@pytest.mark.parametrize("clip", [ROUTINE, DOOR, YES], ids=["testing_routine", "another_door", "yes"])
+def test_a_raised_threshold_keeps_the_first_word(vad, clip) -> None:
+    """Over a reply the VAD threshold is 0.8 and the onset is found later: the start moves back over the
+    windows just under it, and is widened by start_pad_ms, so the utterance still begins before the voice."""
+    x = np.concatenate([np.zeros(RATE, np.float32), read_audio(clip)])
+    bare = {"speech_pad_ms": 0, "start_pad_ms": 0}
+    normal = _first_start(vad, x, **bare, onset_lead_ms=0)
+    late = _first_start(vad, x, 0.8, **bare, onset_lead_ms=0)
+    led = _first_start(vad, x, 0.8, **bare)
+    assert led <= normal <= late and led < late
+    padded = _first_start(vad, x, 0.8)  # the defaults: lead and a 200 ms start pad
+    assert padded <= energy_onset(x) * RATE and padded == max(0, led - 200 * RATE // 1000)
 
 
 def test_speech_end_comes_min_silence_after_the_speech(vad) -> None:
@@ -459,7 +480,7 @@ def test_no_speech_in_silence_or_low_noise(vad) -> None:
 def test_two_clips_with_a_pause_are_two_utterances(vad) -> None:
     a, b = read_audio(ROUTINE), read_audio(DOOR)
     x = np.concatenate([a, np.zeros(int(1.5 * RATE), np.float32), b])
-    segments = split_utterances(x, vad, speech_pad_ms=0)
+    segments = split_utterances(x, vad, speech_pad_ms=0, start_pad_ms=0, onset_lead_ms=0)
     assert len(segments) == 2, segments
     second_onset = len(a) / RATE + 1.5 + energy_onset(b)
     assert abs(segments[1].start / RATE - second_onset) < 0.1
@@ -531,7 +552,7 @@ def test_short_blips_are_ignored_and_hysteresis_holds() -> None:
 def test_padding_never_overlaps_the_previous_utterance() -> None:
     w = 512
     probs = [0.0] * 6 + [0.9] * 10 + [0.0] * 4 + [0.9] * 10 + [0.0] * 10
-    events = run_script(probs, min_speech_ms=0, min_silence_ms=100, speech_pad_ms=100)
+    events = run_script(probs, min_speech_ms=0, min_silence_ms=100, speech_pad_ms=100, start_pad_ms=0)
     ends = [e for e in events if isinstance(e, SpeechEnd)]
     assert len(ends) == 2
     # Padded by 100 ms (1600 samples) each side; the silence is seen on its 4th window (100 ms = 3.1 windows).

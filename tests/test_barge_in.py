@@ -77,9 +77,15 @@ def said(pipeline: Pipeline) -> Callable[[str], np.ndarray]:
     cache: dict[str, np.ndarray] = {}
 
     def say(text: str) -> np.ndarray:
+        """The user's speech: Piper without its sampling noise, so a run cannot draw a rendering the ASR
+        mishears ("Set ML arm.")."""
         if text not in cache:
-            audio = pipeline.tts.synthesize(text)
-            cache[text] = resample(audio.samples, audio.rate).astype(np.float32)
+            from piper import SynthesisConfig
+
+            tts = pipeline.tts
+            steady = SynthesisConfig(length_scale=tts.syn_config.length_scale, noise_scale=0.0, noise_w_scale=0.0)
+            audio = np.concatenate([c.audio_float_array for c in tts.voice.synthesize(text, syn_config=steady)])
+            cache[text] = resample(audio, tts.rate).astype(np.float32)
         return cache[text]
 
     return say

@@ -4,8 +4,10 @@ Rules (those of Silero's own ``get_speech_timestamps``, made streaming): a windo
 least ``threshold`` starts speech; speech ends once ``min_silence_ms`` have passed since the first
 window below ``neg_threshold`` (windows in between keep the current state); an utterance is reported
 only once it has lasted ``min_speech_ms``, so coughs and clicks never emit events; an utterance
-longer than ``max_utterance_s`` is cut there. Starts and ends are widened by ``speech_pad_ms`` (never
-overlapping the previous utterance, never past the audio seen so far). The end is decided on the very
+longer than ``max_utterance_s`` is cut there. A start moves back over the windows just before it that were at
+least ``neg_threshold`` (up to ``onset_lead_ms``): the soft beginning of the first word. Starts are widened by
+``start_pad_ms`` (or ``speech_pad_ms`` if larger) and ends by ``speech_pad_ms``, never overlapping the previous
+utterance, never past the audio seen so far. The end is decided on the very
 window where the silence reaches ``min_silence_ms``, so a smaller value answers sooner.
 """
 
@@ -107,6 +109,8 @@ class Endpointer:
         max_utterance_s: float = 30.0,
         keep_audio: bool = False,
         threads: int = 1,
+        onset_lead_ms: int = 300,
+        start_pad_ms: int = 200,
     ) -> None:
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
@@ -120,6 +124,12 @@ class Endpointer:
         self.pad = speech_pad_ms * RATE // 1000
         self.min_speech = min_speech_ms * RATE // 1000
         self.max_utterance = max(int(max_utterance_s * RATE), 2 * self.window)
+        # Windows just under the threshold right before the onset belong to the utterance (up to this much):
+        # a raised threshold (barge-in over a reply) triggers late in the first word and must not lose it.
+        self.onset_lead = max(0, onset_lead_ms) * RATE // 1000
+        # A start is widened by at least this much (the end by speech_pad_ms): the VAD rises late on a soft
+        # first sound ("s", "f", "wh"), and a missing first word costs more than some silence in the ASR.
+        self.start_pad = max(self.pad, max(0, start_pad_ms) * RATE // 1000)
         self.keep_audio = keep_audio
         self.reset()
 
@@ -135,6 +145,7 @@ class Endpointer:
         self._confirmed = False
         self._start = 0  # unpadded start of the current utterance
         self._padded_start = 0
+        self._lead_start: int | None = None  # first of the windows at or above neg_threshold before an onset
         self._voiced_end = 0
         self._silence_start: int | None = None
 
@@ -210,10 +221,15 @@ class Endpointer:
         end = min(self._pos, self._received)
         if not self._triggered:
             if prob >= self.threshold:
-                self._triggered, self._confirmed = True, False
+                lead = start if self._lead_start is None else max(self._lead_start, start - self.onset_lead)
+                self._triggered, self._confirmed, self._lead_start = True, False, None
                 self._start, self._voiced_end, self._silence_start = start, end, None
-                self._padded_start = max(start - self.pad, self._prev_end)
+                self._padded_start = max(lead - self.start_pad, self._prev_end)
             else:
+                if prob < self.neg_threshold:
+                    self._lead_start = None
+                elif self._lead_start is None:
+                    self._lead_start = start
                 return
         elif prob >= self.threshold or (prob >= self.neg_threshold and self._silence_start is None):
             self._silence_start = None
@@ -251,7 +267,7 @@ class Endpointer:
         """The earliest sample an utterance may still need: its padded start, or the pre-roll pad."""
         if self._triggered:
             return self._padded_start
-        return max(self._prev_end, self._pos - self.pad)
+        return max(self._prev_end, self._pos - self.start_pad - self.onset_lead)
 
 
 def split_utterances(

@@ -61,6 +61,7 @@ def _pct(xs: list[float], q: float) -> float | None:
 def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, block_ms: int = 32) -> dict[str, Any]:
     """Run ``n`` barge-in trials on ``profile`` (a name, path or Profile); returns p50/p95 of each measure
     (ms), the trials, and the number of trials where the audio was not stopped (``missed``)."""
+    from edge.asr.wer import corpus_wer, normalize
     from edge.audio import resample
     from edge.audio.pace import paced
     from edge.audio.sink import ClockSink
@@ -134,21 +135,30 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
         arrived = next((t for pos, t in arrivals if pos > onset), None)
         limit = onsets[i + 1][0] if i + 1 < len(onsets) else fed
         barge = next((e for e in barges if onset <= e.data["audio_s"] * RATE <= limit), None)
+        turn = next((t for t in pipeline.turns if onset - RATE <= t.start_s * RATE <= limit), None)
+        heard = turn.transcript if turn is not None else ""
+        taken = next((e.data["audio_s"] for e in recorder.of("speech_start")
+                      if onset - RATE <= e.data["audio_s"] * RATE <= limit), None)
+        lead_ms = None if taken is None else round((onset - taken * RATE) / RATE * 1000, 1)
         if barge is None or arrived is None:
-            trials.append({"command": text, "stopped": False})
+            trials.append({"command": text, "stopped": False, "heard": heard, "taken_before_onset_ms": lead_ms})
             continue
         stopped_at = pipeline.bus.t0 + barge.t  # the event is emitted as sink.stop() returns
         spoken = recording_start + onset / RATE  # paced() never hands a block over before it was "recorded"
         trials.append({"command": text, "stopped": True, "detected_ms": barge.data["latency_ms"],
                        "vad_onset_ms": barge.data.get("since_onset_ms"),
                        "true_onset_ms": round((stopped_at - arrived) * 1000, 1),
-                       "spoken_onset_ms": round((stopped_at - spoken) * 1000, 1)})
+                       "spoken_onset_ms": round((stopped_at - spoken) * 1000, 1), "heard": heard,
+                       "taken_before_onset_ms": lead_ms,
+                       "first_word_kept": bool(normalize(heard)) and normalize(heard)[0] == normalize(text)[0]})
     ok = [t for t in trials if t["stopped"]]
     result: dict[str, Any] = {"profile": prof.name, "trials": len(trials), "missed": len(trials) - len(ok),
                               "block_ms": block_ms, "barge_in_threshold": pipeline.barge_in_threshold}
     for key in ("detected_ms", "vad_onset_ms", "true_onset_ms", "spoken_onset_ms"):
         values = [t[key] for t in ok if t.get(key) is not None]
         result[key] = {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": _pct(values, 100)}
+    result["wer"] = round(corpus_wer((t["command"], t["heard"]) for t in trials), 4)
+    result["first_word_kept"] = sum(bool(t.get("first_word_kept")) for t in trials)
     result["per_trial"] = trials
     return result
 
@@ -175,6 +185,10 @@ def markdown(r: dict[str, Any]) -> str:
     for key, label in _LABELS:
         v = r[key]
         lines.append(f"| {label} | {v['p50']} | {v['p95']} | {v['max']} |")
+    if "wer" in r:
+        lines += ["", f"What the interrupting command became (the onset is found late over a reply, at the "
+                  f"stricter barge-in threshold {r['barge_in_threshold']}): the first word kept in "
+                  f"{r['first_word_kept']} of {r['trials']} trials; WER {r['wer']:.1%} against the commands."]
     return "\n".join(lines) + "\n"
 
 

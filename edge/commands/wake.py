@@ -93,7 +93,7 @@ def cmd_wake_bench(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("wake", help="wake word: train a model for a phrase, test it on files, benchmark it")
     wsub = p.add_subparsers(dest="wake_command", required=True)
-    t = wsub.add_parser("train", help="train a wake-word model on this machine (about two minutes)")
+    t = wsub.add_parser("train", help="train a wake-word model on this machine (about a minute)")
     t.add_argument("phrase", help='the wake phrase, e.g. "hey edge"')
     t.add_argument("--out", help="model file (default: $XDG_DATA_HOME/edge/wake/<phrase>.npz)")
     t.add_argument("--fast", action="store_true", help="a smaller, quicker model (for tests)")

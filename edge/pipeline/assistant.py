@@ -307,7 +307,7 @@ class Pipeline:
                 self._continue = False
                 self._take(utt, event.sample)
                 if playing and self.barge_in == "speech":
-                    onset = min(event.sample + self.endpointer.pad, event.detected_at)
+                    onset = min(event.sample + self.endpointer.start_pad, event.detected_at)
                     self._barge("speech", detected, arrivals.time_of(onset) if arrivals is not None else None)
                     utt.barge_in = True
             return

@@ -61,7 +61,7 @@ def train_wake_model(phrase: str, out_path: str | os.PathLike[str], **kwargs: ob
 
 
 def ensure_model(phrase: str, progress: Callable[[str], None] | None = None, fast: bool = False) -> Path:
-    """The phrase's default model file, trained first if missing or unusable (about two minutes)."""
+    """The phrase's default model file, trained first if missing or unusable (about a minute)."""
     path = default_model_path(phrase)
     try:
         load_model(path, phrase)
@@ -70,7 +70,7 @@ def ensure_model(phrase: str, progress: Callable[[str], None] | None = None, fas
         if path.exists() and progress:
             progress(f"{exc}; training a new one")
     if progress:
-        progress(f"no wake model for '{phrase}' yet: training one (about two minutes, once) into {path}")
+        progress(f"no wake model for '{phrase}' yet: training one (about a minute, once) into {path}")
     train_wake_model(phrase, path, fast=fast, progress=progress)
     return path
 

@@ -1,4 +1,4 @@
-"""Train a wake-word model on the device from installed voices only, in about two minutes on two cores.
+"""Train a wake-word model on the device from installed voices only, in about a minute on two cores.
 
 Positives: the phrase rendered by the Piper voice (varied length and noise scales) and by many espeak-ng
 voices, speeds and pitches, each resampled +-10 % (pitch and tempo), placed after silence or other speech
