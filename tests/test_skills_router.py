@@ -163,6 +163,22 @@ def test_lists_add_query_remove(router: SkillRouter, services: dict) -> None:
     assert [r[0] for r in rows] == ["eggs"]
 
 
+def test_lists_named_in_words_the_nlu_did_not_tag(router: SkillRouter, services: dict) -> None:
+    """The NLU tags no list_name in "my to-do list" or "a list called books": the words say it."""
+    from edge.skills.lists import name_in_words
+
+    assert name_in_words("add call mom to my to-do list", "en-US") == ("to do", ["add", "call", "mom", "to", "my"])
+    assert name_in_words("create a new list called books", "en-US") == ("books", ["create", "a", "new", "list"])
+    assert name_in_words("add eggs to my list", "en-US") is None
+    assert name_in_words("crea una lista llamada libros", "es-ES") == ("libros", ["crea", "una", "lista"])
+    talk(router, [
+        (P("add call mom to my to-do list", "lists_createoradd"), "I added call mom to your to do list."),
+        (P("what's on my to do list", "lists_query"), "On your to do list: call mom."),
+        (P("create a new list called books", "lists_createoradd"), "I created the books list."),
+        (P("add eggs to my list", "lists_createoradd"), "Which list should I add eggs to?"),
+    ])
+
+
 def test_lists_delete_whole_list_confirms(router: SkillRouter, services: dict) -> None:
     add = P("add bread to my shopping list", "lists_createoradd", slots=[S("list_name", "shopping")])
     delete = P("delete my shopping list", "lists_remove", slots=[S("list_name", "shopping")])
@@ -298,6 +314,19 @@ def test_volume_on_a_null_sink(router: SkillRouter, services: dict) -> None:
     from edge.skills.helpers import settings
 
     assert settings(router.context("en-US")).get("audio.volume") == pytest.approx(0.8)
+    # what the NLU gives for "set the volume to 50 percent" (up, "to 50 percent"): a level, not a step;
+    # "by 10 percent" is ten percent, not ten on a scale of ten; a bare 7 is seven tenths
+    talk(router, [
+        (P("set the volume to 50 percent", "audio_volume_up", slots=[S("change_amount", "to 50 percent")]),
+         "50 percent"),
+        (P("turn the volume up by 10 percent", "audio_volume_up", slots=[S("change_amount", "by 10 percent")]),
+         "60 percent"),
+        (P("lower the volume to 5 percent", "audio_volume_down", slots=[S("change_amount", "to 5 percent")]),
+         "5 percent"),
+        (P("set the volume to 7", "audio_volume_other", slots=[S("change_amount", "7")]), "70 percent"),
+    ])
+    talk(router, [(P("leiser auf 20 prozent", "audio_volume_down", slots=[S("change_amount", "auf 20 prozent")]),
+                   "20 Prozent")], "de-DE")
 
 
 def test_media_plays_a_local_file_and_reports_an_empty_folder(router: SkillRouter, services: dict,

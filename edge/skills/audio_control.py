@@ -34,9 +34,9 @@ def _number(text: str) -> float | None:
     return float(total) if total is not None else None
 
 
-def _level(amount: float) -> float:
-    """A spoken amount as a volume: 0-10 is a scale of ten, above that a percentage."""
-    return amount / 10.0 if amount <= 10 else amount / 100.0
+def _level(amount: float, percent: bool = False) -> float:
+    """A spoken amount as a volume: a percentage when said so ("10 percent") or above 10, else a scale of ten."""
+    return amount / 100.0 if percent or amount > 10 else amount / 10.0
 
 
 def restore_volume(ctx: SkillContext) -> None:
@@ -58,11 +58,17 @@ class AudioControlSkill:
         volume, muted = self._current(ctx)
         intent = parse.intent
         amount = slot(parse, "change_amount")
-        step = _number(amount) if amount else None
-        step = _level(step) if step is not None else STEP
         lowered = " ".join(words(parse.text))
+        percent_words = words_of(ctx.locale, "audio.percent_words") | words_of("en", "audio.percent_words")
+        percent = any(w in (amount or parse.text).lower() for w in percent_words)
+        step = _number(amount) if amount else None
+        step = _level(step, percent) if step is not None else STEP
         unmute_words = words_of(ctx.locale, "audio.unmute_words") | words_of("en", "audio.unmute_words")
         unmute = any(w in lowered for w in unmute_words)
+        to_words = words_of(ctx.locale, "audio.to_words") | words_of("en", "audio.to_words")
+        if intent in ("audio_volume_up", "audio_volume_down") and amount and _number(amount) is not None \
+                and (words(amount) or [""])[0] in to_words:
+            intent = "audio_volume_other"  # "turn it up to 50 percent": a level, not a step
         if intent == "audio_volume_up":
             volume, muted = min(1.0, volume + step), False
         elif intent == "audio_volume_down":
@@ -77,7 +83,7 @@ class AudioControlSkill:
             if maximum:
                 volume = 1.0
             elif number is not None:
-                volume = min(1.0, max(0.0, _level(number)))
+                volume = min(1.0, max(0.0, _level(number, percent)))
             else:
                 key = "audio.status_muted" if muted else "audio.status"
                 return outcome(ctx, self.name, key, percent=round(volume * 100))

@@ -1,6 +1,8 @@
 """lists_*: named lists (shopping, to-do...) in the SQLite store: add, read out, remove items or whole lists.
 
-The item is the ``item`` slot if the dialogue filled one, else the utterance without the list name and
+The list is the ``list_name`` slot, else a name said in the words (:func:`name_in_words`: "my to-do list",
+"a list called books"). The item is the ``item`` slot if the dialogue filled one, else the utterance without
+the list name and
 without the language's filler words (``lists.filler_words``: "add", "to", "my", "list"...). Deleting a
 whole list asks for confirmation first.
 """
@@ -14,7 +16,7 @@ from edge.skills.base import Outcome, SkillContext
 from edge.skills.helpers import outcome, slot, words, words_of
 from edge.skills.store import utc_iso
 
-__all__ = ["ListsSkill", "list_item_text", "list_name"]
+__all__ = ["ListsSkill", "list_item_text", "list_name", "name_in_words"]
 
 def list_name(value: str | None, locale: str) -> str | None:
     """A spoken list name without articles and the word "list": "my shopping list" -> "shopping"."""
@@ -25,12 +27,38 @@ def list_name(value: str | None, locale: str) -> str | None:
     return " ".join(kept) or None
 
 
+def name_in_words(text: str, locale: str) -> tuple[str, list[str]] | None:
+    """A list name said in ``text`` when the NLU tagged none: the words after "called"/"named", else those just
+    before the word "list" back to a boundary word ("add milk to my to do list" -> "to do"). Returns the name
+    and the words of the text without it (and without "called ..."), or None (languages without the
+    ``lists.list_word`` template, or no such phrase)."""
+    said = words(text)
+    called = words_of(locale, "lists.called_words")
+    for i, w in enumerate(said):
+        if w in called and i + 1 < len(said):
+            return " ".join(said[i + 1 :]), said[:i]
+    marker = words_of(locale, "lists.list_word")
+    stop = words_of(locale, "lists.boundary_words")
+    for i, w in enumerate(said):
+        if w in marker and i > 0:
+            j = i
+            while j > 0 and said[j - 1] not in stop and i - j < 4:
+                j -= 1
+            if j < i:
+                return " ".join(said[j:i]), said[:j] + said[i + 1 :]
+    return None
+
+
 def list_item_text(parse: Parse, locale: str) -> str | None:
     """The item of an add/remove request: the ``item`` slot, else the text minus list name and filler words."""
     given = slot(parse, "item")
     if given:
         return given
     text = parse.text
+    if not any(s.type == "list_name" for s in parse.slots):
+        found = name_in_words(text, locale)
+        if found is not None:
+            text = " ".join(found[1])
     for s in sorted(parse.slots, key=lambda s: -s.start):
         if s.type == "list_name" and 0 <= s.start < s.end <= len(text):
             text = text[: s.start] + " " + text[s.end:]
@@ -57,6 +85,9 @@ class ListsSkill:
         if store is None:
             return outcome(ctx, self.name, "lists.no_store")
         name = list_name(slot(parse, "list_name"), ctx.locale)
+        if name is None:
+            found = name_in_words(parse.text, ctx.locale)
+            name = list_name(found[0], ctx.locale) if found else None
         if parse.intent == "lists_query":
             return self._query(store, name, ctx)
         item = list_item_text(parse, ctx.locale)
