@@ -274,3 +274,14 @@ def test_dialogue_profile_section(tmp_path: Path) -> None:
     assert load_profile(old).dialogue.follow_up_s == 6.0
     with pytest.raises(ValueError, match="barge_in must be one of"):
         Pipeline(endpointer=None, asr=None, nlu=None, tts=None, sink=None, barge_in="maybe")  # type: ignore[arg-type]
+
+
+def test_generated_noise_and_music_do_not_stop_a_reply() -> None:
+    """The barge-in setting (VAD 0.8, 100 ms) on noise and music-like audio: no speech start (edge bench
+    barge-in measures 10 min of each; half a minute here)."""
+    from edge.bench.barge_in import false_barge_ins
+
+    r = false_barge_ins("desktop", minutes=0.5)
+    assert set(r["kinds"]) == {"white", "pink", "brown", "music"} and r["threshold"] == 0.8
+    assert all(set(row) == {"100", "200"} for row in r["kinds"].values())
+    assert all(rate == 0 for row in r["kinds"].values() for rate in row.values()), r

@@ -2,13 +2,15 @@
 
 Each trial: the pipeline speaks a long announcement (Piper, into a :class:`~edge.audio.sink.ClockSink`,
 which plays it on a real-time clock); after a random 0.3-1.5 s the user's command (Piper's rendering of
-one of a few short commands) is fed in real time, 32 ms blocks through :func:`edge.audio.pace.paced`, like
-a microphone; the pipeline (``barge_in = "speech"``) stops the audio and answers. Per trial:
+one of a few short commands, without sampling noise so that runs compare) is fed in real time, 32 ms
+blocks through :func:`edge.audio.pace.paced`, like a microphone; the pipeline (``barge_in = "speech"``)
+stops the audio and answers. Per trial:
 
 * ``detected_ms``: from the VAD's confirmed speech start (the pipeline's detection) to ``sink.stop()``
   returning: the pipeline's own reaction, the issue's 200 ms target;
-* ``vad_onset_ms``: from the arrival of the block holding the VAD's onset to the stop (adds the VAD's
-  ``min_speech_ms`` confirmation and block buffering);
+* ``vad_onset_ms``: from the arrival of the block holding the VAD's onset (the first of the windows at or
+  above its lower threshold that lead to the trigger) to the stop: adds the confirmation
+  (``[dialogue] barge_in_min_speech_ms``) and block buffering;
 * ``true_onset_ms``: from the arrival of the clip's first block within 35 dB of its peak (energy, with
   hindsight) to the stop;
 * ``spoken_onset_ms``: from the moment that onset was "spoken" (the real-time timeline of the paced
@@ -43,6 +45,22 @@ _COMMANDS = ("What time is it?", "Stop.", "Tell me a joke.", "What's the date to
              "Set a timer for five minutes.")
 
 
+def _steady_rendering(tts: Any, text: str) -> np.ndarray:
+    """The command by Piper without its sampling noise: the same clip every run, so runs compare (a sampled
+    rendering can start so softly that one run's figures differ from the next's by 300 ms)."""
+    from edge.audio import resample
+
+    voice = getattr(tts, "voice", None)
+    if voice is None:  # not Piper: whatever the engine gives
+        audio = tts.synthesize(text)
+        return resample(audio.samples, audio.rate).astype(np.float32)
+    from piper import SynthesisConfig
+
+    steady = SynthesisConfig(length_scale=tts.syn_config.length_scale, noise_scale=0.0, noise_w_scale=0.0)
+    samples = np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_config=steady)])
+    return resample(samples, tts.rate).astype(np.float32)
+
+
 def _energy_start(x: np.ndarray, rate: int = RATE) -> int:
     """The start of the first 10 ms frame within 35 dB of the loudest frame."""
     frame = rate // 100
@@ -58,11 +76,11 @@ def _pct(xs: list[float], q: float) -> float | None:
     return round(float(np.percentile(xs, q)), 1) if xs else None
 
 
-def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, block_ms: int = 32) -> dict[str, Any]:
+def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, block_ms: int = 32,
+                     warmup: int = 2) -> dict[str, Any]:
     """Run ``n`` barge-in trials on ``profile`` (a name, path or Profile); returns p50/p95 of each measure
     (ms), the trials, and the number of trials where the audio was not stopped (``missed``)."""
     from edge.asr.wer import corpus_wer, normalize
-    from edge.audio import resample
     from edge.audio.pace import paced
     from edge.audio.sink import ClockSink
     from edge.pipeline.assistant import Pipeline
@@ -76,10 +94,7 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
     recorder = EventRecorder()
     pipeline.bus.subscribe(recorder)
     assert pipeline.tts is not None
-    clips = {}
-    for text in _COMMANDS:
-        audio = pipeline.tts.synthesize(text)
-        clips[text] = resample(audio.samples, audio.rate).astype(np.float32)
+    clips = {text: _steady_rendering(pipeline.tts, text) for text in _COMMANDS}
     rng = random.Random(seed)
     block = RATE * block_ms // 1000
     onsets: list[tuple[int, str]] = []  # (stream sample of the true onset, command)
@@ -102,7 +117,7 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
 
     def script() -> Iterator[np.ndarray]:
         nonlocal fed
-        for i in range(n):
+        for i in range(-warmup, n):  # warm-up trials are not counted: the first turns load and warm the models
             turns_before = len(recorder.of("turn"))
             pipeline.announce(_ANNOUNCEMENT)
             yield from silence_until(lambda: sink.playing)
@@ -110,7 +125,8 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
             pause = np.zeros(int(rng.uniform(0.3, 1.5) * RATE), np.float32)
             text = _COMMANDS[i % len(_COMMANDS)]
             clip = clips[text]
-            onsets.append((fed + pause.size + _energy_start(clip), text))
+            if i >= 0:
+                onsets.append((fed + pause.size + _energy_start(clip), text))
             fed += pause.size + clip.size
             yield np.concatenate([pause, clip])
             yield from silence_until(lambda b=turns_before: len(recorder.of("turn")) > b)  # type: ignore[misc]
@@ -153,7 +169,8 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
                        "first_word_kept": bool(normalize(heard)) and normalize(heard)[0] == normalize(text)[0]})
     ok = [t for t in trials if t["stopped"]]
     result: dict[str, Any] = {"profile": prof.name, "trials": len(trials), "missed": len(trials) - len(ok),
-                              "block_ms": block_ms, "barge_in_threshold": pipeline.barge_in_threshold}
+                              "block_ms": block_ms, "barge_in_threshold": pipeline.barge_in_threshold,
+                              "barge_in_min_speech_ms": pipeline.barge_in_min_speech * 1000 // RATE}
     for key in ("detected_ms", "vad_onset_ms", "true_onset_ms", "spoken_onset_ms"):
         values = [t[key] for t in ok if t.get(key) is not None]
         result[key] = {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": _pct(values, 100)}
@@ -161,6 +178,38 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
     result["first_word_kept"] = sum(bool(t.get("first_word_kept")) for t in trials)
     result["per_trial"] = trials
     return result
+
+
+def false_barge_ins(profile: Any = "desktop", minutes: float = 10.0, seed: int = 0) -> dict[str, Any]:
+    """How often non-speech would stop a reply: the profile's VAD at the barge-in threshold, over ``minutes``
+    of each of white, pink and brown noise and music-like audio (edge.wake.synth, random levels -50 to -3 dBFS
+    per 20 s), counting speech starts per hour at the barge-in confirmation and at the [vad] one."""
+    from edge.pipeline.loader import load_endpointer
+    from edge.profiles import load_profile
+    from edge.wake import synth
+
+    prof = profile if hasattr(profile, "vad") else load_profile(profile)
+    rng = np.random.default_rng(seed)
+    segment = 20 * RATE
+    dialogue = prof.dialogue
+    confirmations = sorted({int(dialogue.barge_in_min_speech_ms), int(prof.vad.min_speech_ms)})
+    out: dict[str, Any] = {"minutes_each": minutes, "threshold": dialogue.barge_in_threshold, "kinds": {}}
+    endpointers = {ms: load_endpointer(prof) for ms in confirmations}
+    for ep in endpointers.values():
+        ep.threshold, ep.keep_audio = max(ep.threshold, dialogue.barge_in_threshold), False
+    for ms, ep in endpointers.items():
+        ep.min_speech = ms * RATE // 1000
+    for kind in ("white", "pink", "brown", "music"):
+        counts = dict.fromkeys(confirmations, 0)
+        for ep in endpointers.values():
+            ep.reset()
+        for _ in range(max(1, int(minutes * 3))):
+            x = synth.music_like(20.0, rng)[:segment] if kind == "music" else synth.noise(kind, segment, rng)
+            x = (x * np.float32(10 ** (rng.uniform(-50, -3) / 20))).astype(np.float32)
+            for ms, ep in endpointers.items():
+                counts[ms] += sum(type(e).__name__ == "SpeechStart" for e in ep.process(x))
+        out["kinds"][kind] = {str(ms): round(n * 60 / minutes, 1) for ms, n in counts.items()}
+    return out
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -179,12 +228,24 @@ _LABELS = (("detected_ms", "VAD speech start detected -> audio stopped (target <
 def markdown(r: dict[str, Any]) -> str:
     lines = ["# Barge-in", "", f"Generated by `edge bench barge-in --profile {r['profile']} -n {r['trials']}` on "
              f"{r.get('date', '')} ({r.get('machine', '')}). A Piper command spoken over a long announcement, fed "
-             "in real time; `barge_in = \"speech\"`, no echo on the input (headset or echo cancellation). "
+             "in real time; `barge_in = \"speech\"`, no echo on the input (headset or echo cancellation); the "
+             f"reply stops after {r.get('barge_in_min_speech_ms', '?')} ms of speech at a VAD threshold of "
+             f"{r['barge_in_threshold']}. Two warm-up trials before these are not counted. "
              f"{r['trials']} trials, {r['missed']} not stopped.", "",
              "| measure | p50 ms | p95 ms | max ms |", "|---|---|---|---|"]
     for key, label in _LABELS:
         v = r[key]
         lines.append(f"| {label} | {v['p50']} | {v['p95']} | {v['max']} |")
+    fb = r.get("false_barge_ins")
+    if fb:
+        ms = sorted(next(iter(fb["kinds"].values())), key=int)
+        lines += ["", f"Non-speech that would stop a reply (speech starts per hour at the barge-in threshold "
+                  f"{fb['threshold']}, {fb['minutes_each']:g} min of each, random levels):", "",
+                  "| audio | " + " | ".join(f"confirmed after {m} ms" for m in ms) + " |",
+                  "|---|" + "---|" * len(ms)]
+        for kind, row in fb["kinds"].items():
+            label = "music-like audio" if kind == "music" else f"{kind} noise"
+            lines.append(f"| {label} | " + " | ".join(str(row[m]) for m in ms) + " |")
     if "wer" in r:
         lines += ["", f"What the interrupting command became (the onset is found late over a reply, at the "
                   f"stricter barge-in threshold {r['barge_in_threshold']}): the first word kept in "
@@ -201,6 +262,7 @@ def run_barge_in_bench(args: argparse.Namespace) -> int:
         raise CliError("-n must be at least 1")
     out = results_dir(args.out)
     r = measure_barge_in(args.profile, args.n)
+    r["false_barge_ins"] = false_barge_ins(args.profile)
     r["date"], r["machine"] = time.strftime("%Y-%m-%d"), machine()
     write_atomic(out / "barge_in.json", json.dumps(r, indent=2) + "\n")
     md = markdown(r)

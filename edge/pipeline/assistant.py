@@ -155,6 +155,7 @@ class Pipeline:
         wake_phrase: str | None = None,
         barge_in: str = "off",
         barge_in_threshold: float = 0.8,
+        barge_in_min_speech_ms: int = 100,
         wake_window_s: float = 5.0,
         follow_up_s: float = 6.0,
     ) -> None:
@@ -172,10 +173,12 @@ class Pipeline:
         self.half_duplex = half_duplex
         self.barge_in = barge_in
         self.barge_in_threshold = barge_in_threshold
+        self.barge_in_min_speech = barge_in_min_speech_ms * RATE // 1000
         self.gate = ListenGate(wake is not None, wake_window_s, follow_up_s)
         self._wake: WakeDetector | None = wake
         self.wake_phrase = wake_phrase
         self._threshold = endpointer.threshold  # the VAD's own; barge_in_threshold while a reply plays
+        self._min_speech = endpointer.min_speech  # the VAD's own; barge_in_min_speech_ms while a reply plays
         self._lock = threading.Lock()  # push_to_talk / stop_speaking come from other threads
         self._ptt_pending = self._ptt_barged = False
         self._speech_gen = 0  # bumped by every stop: a reply being written stops writing
@@ -227,7 +230,8 @@ class Pipeline:
             sink=sink, locale=locale, router=router, bus=bus, speculate_ms=profile.asr.speculate_ms,
             partial_interval_ms=profile.asr.partial_interval_ms, announcements=announcements,
             wake=wake, barge_in=barge_in or dialogue.barge_in, barge_in_threshold=dialogue.barge_in_threshold,
-            wake_window_s=dialogue.wake_window_s, follow_up_s=dialogue.follow_up_s,
+            barge_in_min_speech_ms=dialogue.barge_in_min_speech_ms, wake_window_s=dialogue.wake_window_s,
+            follow_up_s=dialogue.follow_up_s,
         )
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -264,7 +268,7 @@ class Pipeline:
             for event in self.endpointer.finish():
                 self._on_event(event, None, False, time.perf_counter())
             self._utt = None
-            self.endpointer.threshold = self._threshold
+            self.endpointer.threshold, self.endpointer.min_speech = self._threshold, self._min_speech
             self.recognizer.cancel()
             self._announce_pending()
         self.bus.emit("stopped", turns=len(self.turns), reason=reason, audio_s=round(self._pos / RATE, 3))
@@ -284,6 +288,7 @@ class Pipeline:
         if playing and self.half_duplex and (self.barge_in != "speech" or not self.gate.accepts(self._pos)):
             heard = np.zeros_like(chunk)  # our own voice must not be heard as the user's
         self.endpointer.threshold = max(self._threshold, self.barge_in_threshold) if playing else self._threshold
+        self.endpointer.min_speech = min(self._min_speech, self.barge_in_min_speech) if playing else self._min_speech
         self._pos += chunk.size
         if live:
             arrivals.add(self._pos, now)

@@ -2,9 +2,8 @@
 
 The list is the ``list_name`` slot, else a name said in the words (:func:`name_in_words`: "my to-do list",
 "a list called books"). The item is the ``item`` slot if the dialogue filled one, else the utterance without
-the list name and
-without the language's filler words (``lists.filler_words``: "add", "to", "my", "list"...). Deleting a
-whole list asks for confirmation first.
+the list name and without the language's filler words (``lists.filler_words``: "add", "to", "my",
+"list"...). Deleting a whole list asks for confirmation first.
 """
 
 from __future__ import annotations

@@ -174,6 +174,7 @@ def _partial_pipeline(profile: Any, locale: str, settings: TuiSettings, sink: An
     dialogue = getattr(profile, "dialogue", None)
     extra = _accepted(Pipeline.__init__, wake=wake, barge_in=getattr(dialogue, "barge_in", None),
                       barge_in_threshold=getattr(dialogue, "barge_in_threshold", None),
+                      barge_in_min_speech_ms=getattr(dialogue, "barge_in_min_speech_ms", None),
                       wake_window_s=getattr(dialogue, "wake_window_s", None),
                       follow_up_s=getattr(dialogue, "follow_up_s", None))
     return Pipeline(endpointer=endpointer, asr=asr, nlu=nlu, tts=tts, sink=sink, locale=locale,  # type: ignore[arg-type]
