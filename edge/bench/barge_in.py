@@ -170,7 +170,7 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
     ok = [t for t in trials if t["stopped"]]
     result: dict[str, Any] = {"profile": prof.name, "trials": len(trials), "missed": len(trials) - len(ok),
                               "block_ms": block_ms, "barge_in_threshold": pipeline.barge_in_threshold,
-                              "barge_in_min_speech_ms": pipeline.barge_in_min_speech * 1000 // RATE}
+                              "barge_in_min_speech_ms": pipeline.barge_in_min_speech * 1000 // RATE, "warmup": warmup}
     for key in ("detected_ms", "vad_onset_ms", "true_onset_ms", "spoken_onset_ms"):
         values = [t[key] for t in ok if t.get(key) is not None]
         result[key] = {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": _pct(values, 100)}
@@ -215,6 +215,7 @@ def false_barge_ins(profile: Any = "desktop", minutes: float = 10.0, seed: int =
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="desktop", help="device profile (default: desktop)")
     p.add_argument("-n", "--trials", dest="n", type=int, default=12, help="trials (default 12)")
+    p.add_argument("--warmup", type=int, default=2, help="uncounted trials first (default 2)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder")
     p.add_argument("--report", type=Path, help="also write the Markdown summary here")
 
@@ -230,7 +231,7 @@ def markdown(r: dict[str, Any]) -> str:
              f"{r.get('date', '')} ({r.get('machine', '')}). A Piper command spoken over a long announcement, fed "
              "in real time; `barge_in = \"speech\"`, no echo on the input (headset or echo cancellation); the "
              f"reply stops after {r.get('barge_in_min_speech_ms', '?')} ms of speech at a VAD threshold of "
-             f"{r['barge_in_threshold']}. Two warm-up trials before these are not counted. "
+             f"{r['barge_in_threshold']}. {r.get('warmup', 0)} warm-up trials before these are not counted. "
              f"{r['trials']} trials, {r['missed']} not stopped.", "",
              "| measure | p50 ms | p95 ms | max ms |", "|---|---|---|---|"]
     for key, label in _LABELS:
@@ -261,7 +262,7 @@ def run_barge_in_bench(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise CliError("-n must be at least 1")
     out = results_dir(args.out)
-    r = measure_barge_in(args.profile, args.n)
+    r = measure_barge_in(args.profile, args.n, warmup=max(0, args.warmup))
     r["false_barge_ins"] = false_barge_ins(args.profile)
     r["date"], r["machine"] = time.strftime("%Y-%m-%d"), machine()
     write_atomic(out / "barge_in.json", json.dumps(r, indent=2) + "\n")
