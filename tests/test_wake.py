@@ -73,9 +73,9 @@ def test_detects_held_out_espeak_voices(model: WakeModel, verifier: WhisperVerif
 
 
 def test_keyword_score_hears_a_misheard_phrase(verifier: WhisperVerifier) -> None:
-    from edge.wake.verify import phrase_forms, phrase_similarity
+    from edge.wake.verify import phrase_similarity
 
-    assert phrase_forms(PHRASE) == ["Hey Edge", "Hey edge", "Hey, Edge", "Hey, edge", "hey edge", "hey, edge"]
+    assert verifier.forms == ["Hey Edge"]  # the phrase forced as a name
     # a robotic held-out voice whose transcript is not the phrase ("K-Edge.") still scores above the threshold
     x = synth.trim_silence(synth.espeak_render(PHRASE, "en-gb-x-gbclan+m7", 140, 40))
     audio, _, _ = _embed(x * np.float32(0.5), 0.5, 0.2)

@@ -168,11 +168,13 @@ class FasterWhisperEngine(AsrEngine):
         return encoded, int(features.shape[-1])
 
     def phrase_scores(self, samples: np.ndarray, texts: list[str], max_prefix_tokens: int = 14,
-                      ) -> tuple[str, list[float]]:
+                      last_prefixes: int | None = None) -> tuple[str, list[float]]:
         """Keyword check of a short clip (up to ~20 s): its greedy transcript and, for each text, how well
         Whisper hears it there: the geometric mean of the text's token probabilities when the decoder is forced
         to say it (CTranslate2's ``align``), after the best word-boundary prefix of the transcript (so words
-        before it do not count against it). 0-1; a clear match is ~0.5-0.95, unrelated speech ~0.001."""
+        before it do not count against it). 0-1; a clear match is ~0.5-0.95, unrelated speech ~0.001.
+        ``last_prefixes``: try only the empty prefix and this many of the longest ones (a phrase that ends
+        the clip follows all but its last words; each prefix is one more forced decode)."""
         import ctranslate2
 
         x = as_mono_float32(samples)
@@ -191,6 +193,8 @@ class FasterWhisperEngine(AsrEngine):
         # Whisper heard is the decoder's guess at what might follow, not evidence in the audio
         cut = [0] + [k for k in range(1, min(len(ids) - 1, max_prefix_tokens) + 1)
                      if tok.decode([ids[k]]).startswith(" ")]
+        if last_prefixes is not None:
+            cut = [0] + cut[1:][-last_prefixes:] if last_prefixes > 0 else [0]
         encoded_texts = [tok.encode(" " + t.strip()) for t in texts]
         jobs = [(i, k, ids[:k] + e) for i, e in enumerate(encoded_texts) for k in cut if e]
         enc = np.asarray(encoded)

@@ -8,8 +8,8 @@ one, so it costs no extra model on the device.
 The check is a keyword score, not a transcript match: the decoder is forced to say the phrase (after the best
 prefix of its own transcript) and the geometric mean of the phrase's token probabilities is the score
 (:meth:`edge.asr.whisper.FasterWhisperEngine.phrase_scores`). Whisper tiny.en transcribes robotic voices badly
-("K-Edge.", "Kage.") yet still gives the phrase 0.004-0.2 there, while stage-1 candidates in ordinary speech
-mostly get under 0.005. The decision weighs both stages: the surer stage 1 is, the less Whisper must hear
+("K-Edge.", "Kage.") yet still gives the phrase a score there that stage-1 candidates in ordinary speech
+rarely reach. The decision weighs both stages: the surer stage 1 is, the less Whisper must hear
 (:meth:`WhisperVerifier.required`). A transcript that contains the phrase is accepted too.
 """
 
@@ -51,34 +51,29 @@ def phrase_similarity(text: str, phrase: str) -> float:
     return best
 
 
-def phrase_forms(phrase: str) -> list[str]:
-    """Spellings Whisper may give the phrase: "hey edge", "Hey edge", "Hey Edge", "Hey, edge", "Hey, Edge"."""
-    words = phrase.split()
-    forms = {" ".join(words), " ".join(w.capitalize() for w in words),
-             " ".join([words[0].capitalize(), *words[1:]])} if words else set()
-    forms |= {f.replace(" ", ", ", 1) for f in forms}
-    return sorted(forms)
-
-
 class WhisperVerifier:
     """Accepts audio where Whisper hears the phrase: the keyword score is at least :meth:`required` for the
     candidate's stage-1 score, or the transcript contains the phrase (similarity >= ``min_similarity``, see
     :func:`phrase_similarity`).
 
     ``required(s1) = min_score * ((1 - s1) / s1) ** stage1_weight``: ``min_score`` at a stage-1 score of 0.5,
-    about a third of it at 0.99. Both were chosen on calibration data apart from the benchmark's (``hey edge``:
-    renderings by the training voices at other speeds and pitches, 3 h of synthetic speech from another seed,
-    and the 0.175 h of real clips): the highest non-wake candidate was 0.31 (in log score) under the boundary,
-    while 4 of 140 clean phrase renderings fell under it. A keyword score alone needed 0.01 to pass the same
-    negatives and then missed 17 of the 140 (Whisper hears espeak-ng's Caribbean voices as "Kage.", "Page.").
+    about a third of it at 0.99. The phrase is forced as a name ("Hey Edge"), after the empty prefix and the
+    two longest ones of the transcript. These choices and the bar were made on calibration data apart from
+    the benchmark's (``hey edge``: renderings by the training voices at other speeds and pitches, 3 h of
+    synthetic speech from another seed, and the 0.175 h of real clips): the name form separates better than
+    six spellings together ("Hey edge", "Hey, edge", "hey edge"...: 2 of 140 clean renderings under a bar
+    set 0.31 above the highest non-wake candidate, against 7), the prefixes in between never gave the best score
+    there, and it costs about a tenth of the forced decodes. The bar is 0.5 (in log score) above the highest
+    non-wake candidate.
 
     ``engine``: an already loaded :class:`edge.asr.whisper.FasterWhisperEngine` to share (see :meth:`share`);
     else tiny.en is loaded from the manifest (raises :class:`edge.models.ModelError` if it is not installed).
     An engine without ``phrase_scores`` gets the transcript match only.
     """
 
-    def __init__(self, phrase: str, engine: Any | None = None, min_score: float = 0.0183,
-                 stage1_weight: float = 0.25, min_similarity: float = 0.7, lazy: bool = False) -> None:
+    def __init__(self, phrase: str, engine: Any | None = None, min_score: float = 0.0021,
+                 stage1_weight: float = 0.25, min_similarity: float = 0.7, lazy: bool = False,
+                 forms: list[str] | None = None, last_prefixes: int | None = 2) -> None:
         self._engine = engine
         if engine is None:
             if lazy:  # only check that the model is installed: a pipeline may share its engine (share())
@@ -89,7 +84,8 @@ class WhisperVerifier:
             else:
                 self.load()
         self.phrase = phrase
-        self.forms = phrase_forms(phrase)
+        self.forms = forms or [" ".join(w.capitalize() for w in phrase.split())]
+        self.last_prefixes = last_prefixes
         self.min_score = min_score
         self.stage1_weight = stage1_weight
         self.min_similarity = min_similarity
@@ -125,10 +121,10 @@ class WhisperVerifier:
         return True
 
     def score(self, audio: np.ndarray) -> tuple[str, float]:
-        """The transcript and the keyword score (max over :func:`phrase_forms`; 1.0 when the transcript has it)."""
+        """The transcript and the keyword score (max over ``forms``; 1.0 when the transcript has the phrase)."""
         x = np.asarray(audio, dtype=np.float32)
         if hasattr(self.engine, "phrase_scores"):
-            text, scores = self.engine.phrase_scores(x, self.forms)
+            text, scores = self.engine.phrase_scores(x, self.forms, last_prefixes=self.last_prefixes)
             best = max(scores, default=0.0)
         else:
             text, best = self.engine.transcribe(x).text, 0.0
