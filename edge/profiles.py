@@ -238,7 +238,7 @@ class DialogueSettings:
     # "wake" (only the wake word: a speaker the microphone hears) or "off" (muted while it talks).
     barge_in: str = field(default="wake", metadata=_spec(_Choice(("speech", "wake", "off"))))
     # Silero probability that starts speech while the assistant talks (stricter than [vad] threshold).
-    barge_in_threshold: float = field(default=0.8, metadata=_spec(_Float(0.05, 0.99)))
+    barge_in_threshold: float = field(default=0.7, metadata=_spec(_Float(0.05, 0.99)))
     # Milliseconds of such speech that stop the reply (shorter than [vad] min_speech_ms: the reply must stop
     # quickly, and the stricter threshold keeps noise from doing it).
     barge_in_min_speech_ms: int = field(default=100, metadata=_spec(_Int(0, 2000)))

@@ -117,7 +117,7 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
 
     def script() -> Iterator[np.ndarray]:
         nonlocal fed
-        for i in range(-warmup, n):  # warm-up trials are not counted: the first turns load and warm the models
+        for i in range(-warmup, n):  # warm-up trials are not counted: the first turns warm the models' caches
             turns_before = len(recorder.of("turn"))
             pipeline.announce(_ANNOUNCEMENT)
             yield from silence_until(lambda: sink.playing)

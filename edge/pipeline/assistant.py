@@ -154,7 +154,7 @@ class Pipeline:
         wake: WakeDetector | None = None,
         wake_phrase: str | None = None,
         barge_in: str = "off",
-        barge_in_threshold: float = 0.8,
+        barge_in_threshold: float = 0.7,
         barge_in_min_speech_ms: int = 100,
         wake_window_s: float = 5.0,
         follow_up_s: float = 6.0,
