@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.audio import resample
 from edge.audio.pace import paced
 from edge.audio.sink import ClockSink, NullSink
 from edge.pipeline.assistant import Pipeline
 from edge.pipeline.events import EventBus, EventRecorder
 from edge.pipeline.listening import is_stop_phrase, strip_wake_phrase
 from edge.profiles import ProfileError, load_profile
+from edge.wake.synth import PiperRenderer
 
 RATE = 16000
 BLOCK = 512
@@ -80,12 +80,8 @@ def said(pipeline: Pipeline) -> Callable[[str], np.ndarray]:
         """The user's speech: Piper without its sampling noise, so a run cannot draw a rendering the ASR
         mishears ("Set ML arm.")."""
         if text not in cache:
-            from piper import SynthesisConfig
-
             tts = pipeline.tts
-            steady = SynthesisConfig(length_scale=tts.syn_config.length_scale, noise_scale=0.0, noise_w_scale=0.0)
-            audio = np.concatenate([c.audio_float_array for c in tts.voice.synthesize(text, syn_config=steady)])
-            cache[text] = resample(audio, tts.rate).astype(np.float32)
+            cache[text] = PiperRenderer(tts=tts)(text, tts.syn_config.length_scale, noise_scale=0.0, noise_w=0.0)
         return cache[text]
 
     return say

@@ -144,14 +144,17 @@ class FasterWhisperEngine(AsrEngine):
     def _decode_short(self, samples: np.ndarray, pad_s: float) -> str:
         """Greedy decode of the audio plus ``pad_s`` of silence only (see the module docstring)."""
         encoded, _ = self._encode_short(samples, pad_s)
-        cap = int(samples.size / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
+        ids = self._decode_ids(encoded, samples.size, self.beam_size)
+        return cut_repetition(self._tokenizer.decode(ids).strip())
+
+    def _decode_ids(self, encoded: object, n_samples: int, beam_size: int) -> list[int]:
+        """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples."""
+        cap = int(n_samples / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
         result = self.model.model.generate(
-            encoded, [self._prompt], beam_size=self.beam_size, max_length=len(self._prompt) + cap,
+            encoded, [self._prompt], beam_size=beam_size, max_length=len(self._prompt) + cap,
             suppress_blank=True, suppress_tokens=[-1],
         )[0]
-        eot = self._tokenizer.eot
-        text = self._tokenizer.decode([t for t in result.sequences_ids[0] if t < eot]).strip()
-        return cut_repetition(text)
+        return [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
 
     def _encode_short(self, samples: np.ndarray, pad_s: float, to_cpu: bool = False) -> tuple[object, int]:
         """The encoder output for the audio plus ``pad_s`` of silence (window at least 10 s), and its mel frames."""
@@ -182,13 +185,8 @@ class FasterWhisperEngine(AsrEngine):
             return "", [0.0] * len(texts)
         encoded, frames = self._encode_short(x, 5.0 if self.context_pad_s is None else self.context_pad_s,
                                              to_cpu=True)
-        cap = int(x.size / TARGET_RATE * 8) + 10
-        result = self.model.model.generate(
-            encoded, [self._prompt], beam_size=1, max_length=len(self._prompt) + cap,
-            suppress_blank=True, suppress_tokens=[-1],
-        )[0]
         tok = self._tokenizer
-        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        ids = self._decode_ids(encoded, x.size, 1)
         # prefixes end at word starts inside the transcript; never the whole of it: the phrase forced after all
         # Whisper heard is the decoder's guess at what might follow, not evidence in the audio
         cut = [0] + [k for k in range(1, min(len(ids) - 1, max_prefix_tokens) + 1)

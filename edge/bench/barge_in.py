@@ -49,16 +49,12 @@ def _steady_rendering(tts: Any, text: str) -> np.ndarray:
     """The command by Piper without its sampling noise: the same clip every run, so runs compare (a sampled
     rendering can start so softly that one run's figures differ from the next's by 300 ms)."""
     from edge.audio import resample
+    from edge.wake.synth import PiperRenderer
 
-    voice = getattr(tts, "voice", None)
-    if voice is None:  # not Piper: whatever the engine gives
+    if getattr(tts, "voice", None) is None:  # not Piper: whatever the engine gives
         audio = tts.synthesize(text)
         return resample(audio.samples, audio.rate).astype(np.float32)
-    from piper import SynthesisConfig
-
-    steady = SynthesisConfig(length_scale=tts.syn_config.length_scale, noise_scale=0.0, noise_w_scale=0.0)
-    samples = np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_config=steady)])
-    return resample(samples, tts.rate).astype(np.float32)
+    return PiperRenderer(tts=tts)(text, tts.syn_config.length_scale, noise_scale=0.0, noise_w=0.0)
 
 
 def _energy_start(x: np.ndarray, rate: int = RATE) -> int:

@@ -400,9 +400,13 @@ class Pipeline:
     def stop_speaking(self) -> bool:
         """Stop the reply (or announcement) playing now, and any music a skill plays; True if either was.
         Thread-safe."""
-        stop_playback = getattr(self.router, "stop_playback", None)
-        music = bool(stop_playback()) if callable(stop_playback) else False
+        music = self._stop_playback()
         return self._interrupt("stop", time.perf_counter()) or music
+
+    def _stop_playback(self) -> bool:
+        """Stop what the router's skills play (music); True if something was playing."""
+        stop_playback = getattr(self.router, "stop_playback", None)
+        return bool(stop_playback()) if callable(stop_playback) else False
 
     def _interrupt(self, trigger: str, detected: float) -> bool:
         sink = self.sink
@@ -541,9 +545,7 @@ class Pipeline:
     def _stopped(self, text: str, latency: dict[str, float]) -> Turn:
         """An interruption that only said "stop": the reply is already silent; stop any music a skill plays
         and drop any pending question."""
-        stop_playback = getattr(self.router, "stop_playback", None)
-        if callable(stop_playback):
-            stop_playback()
+        self._stop_playback()
         session = getattr(self.router, "session", None)
         if session is not None and getattr(session, "pending", None) is not None:
             session.pending = None

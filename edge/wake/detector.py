@@ -71,7 +71,6 @@ class WakeDetector:
         self._pending: list[tuple[int, int, float]] = []  # (first step, peak step, peak score) to verify
         self.position = 0  # samples fed since the start or the last reset (a hit's ``sample`` is on this scale)
         self.candidates = 0  # stage-1 candidates so far (verified or not)
-        self.last_candidate = (0.0, 0.0)  # (time, peak stage-1 score) of the candidate verified last
         self.candidate_times: list[float] = []  # the last 100 of them, in seconds
         self.rejected: list[tuple[float, str]] = []  # (time, transcript) of the last 100 stage 2 turned down
         self.accepted: list[tuple[float, str]] = []  # ...and of the last 100 it accepted
@@ -147,7 +146,6 @@ class WakeDetector:
             if step - self._last_hit < self._refractory:
                 continue
             lo = max(end - self._lead, self._audio_start) - self._audio_start
-            self.last_candidate = (end / self.model.features.rate, score)  # what the verifier is asked about
             ok = self.verifier(self._audio[lo : end + self._delay - self._audio_start], score)
             heard = (end / self.model.features.rate, str(getattr(self.verifier, "last_text", "")))
             if ok:

