@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge.cli_errors import CliError
+from edge.errors import EdgeError
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -84,7 +85,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             e = manifest.get(s.model_id)
             mark = "ok" if s.verified else ("??" if s.installed else "--")
             print(f"[{mark}] {e.id:<22} {e.kind:<4} {e.size_mb:>7.1f} MB  {','.join(e.locales)[:40]:<40} {s.message}")
-    return 0 if all(s.verified or s.installed for s in statuses) else 1
+    return 0 if all(s.installed and not s.corrupt for s in statuses) else 1  # corrupt or missing: 1
 
 
 # `edge bench <suite>`: module, its run function, help. Each module has add_arguments(parser).
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.commands import chat as chat_cmd
     from edge.commands import profile as profile_cmd
     from edge.commands import run as run_cmd
+    from edge.commands import serve as serve_cmd
     from edge.commands import speech as speech_cmd
     from edge.commands import tui as tui_cmd
     from edge.commands import wake as wake_cmd
@@ -147,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat_cmd.add_parsers(sub)
     tui_cmd.add_parsers(sub)
     wake_cmd.add_parsers(sub)
+    serve_cmd.add_parsers(sub)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     try:
         return args.func(args)
-    except CliError as e:
+    except EdgeError as e:  # every user-facing failure, caught once: one line, exit status 2
         print(f"edge {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

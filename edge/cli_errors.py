@@ -1,5 +1,9 @@
 """The error every command raises for a user-facing failure."""
 
+from edge.errors import EdgeError
 
-class CliError(Exception):
+__all__ = ["CliError"]
+
+
+class CliError(EdgeError):
     """A user-facing failure: printed as one line, exit status 2."""

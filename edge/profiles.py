@@ -18,6 +18,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from edge.errors import EdgeError
+from edge.paths import REPO_ROOT
+
 __all__ = [
     "DEFAULT_PROFILE",
     "PROFILE_DIR",
@@ -35,7 +38,6 @@ __all__ = [
     "load_profile",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILE_DIR = REPO_ROOT / "device_profiles"
 DEFAULT_PROFILE = "desktop"
 ENV_PROFILE_DIR = "EDGE_PROFILE_DIR"
@@ -43,7 +45,10 @@ ENV_PROFILE_DIR = "EDGE_PROFILE_DIR"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class ProfileError(ValueError):
+BARGE_IN_MODES = ("speech", "wake", "off")  # what may interrupt a reply (see DialogueSettings.barge_in)
+
+
+class ProfileError(EdgeError, ValueError):
     """A device profile is missing, unreadable or invalid."""
 
 
@@ -236,7 +241,7 @@ class DialogueSettings:
     follow_up_s: float = field(default=6.0, metadata=_spec(_Float(0.0, 60.0)))
     # What the microphone may interrupt a reply with: "speech" (any speech: a headset or echo cancellation),
     # "wake" (only the wake word: a speaker the microphone hears) or "off" (muted while it talks).
-    barge_in: str = field(default="wake", metadata=_spec(_Choice(("speech", "wake", "off"))))
+    barge_in: str = field(default="wake", metadata=_spec(_Choice(BARGE_IN_MODES)))
     # Silero probability that starts speech while the assistant talks (stricter than [vad] threshold).
     barge_in_threshold: float = field(default=0.7, metadata=_spec(_Float(0.05, 0.99)))
     # Milliseconds of such speech that stop the reply (shorter than [vad] min_speech_ms: the reply must stop

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.assembly import FrontEnd, assemble
 from edge.audio.pace import paced
 from edge.audio.sink import ClockSink, NullSink
 from edge.pipeline.assistant import Pipeline
@@ -67,7 +68,8 @@ class ScriptedWake:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     data = tmp_path_factory.mktemp("data")
-    p = Pipeline.from_profile(load_profile("desktop"), "en-US", sink=ClockSink(), data_dir=data, barge_in="speech")
+    front = FrontEnd(sink=ClockSink(), data_dir=data, barge_in="speech")
+    p = assemble(load_profile("desktop"), "en-US", front).pipeline
     yield p
     p.close()
 

@@ -66,13 +66,15 @@ def test_whisper_and_pocketsphinx_side_by_side(sets: dict[str, Path], tmp_path: 
     report_md = tmp_path / "docs" / "asr.md"
     assert main(_args(sets, out, "--engines", "whisper,pocketsphinx", "--report", str(report_md))) == 0
     report = json.loads((out / "asr.json").read_text(encoding="utf-8"))
-    assert {e["engine"] for e in report["engines"]} == {"whisper-tiny-en", "pocketsphinx-en-us"}
-    assert len(report["rows"]) == 2 * (2 * len(COMMANDS) + 1)  # two engines x (6 spoken clips + 1 LibriSpeech)
+    # the profile's tiny.en, multilingual base (it serves en-US too), PocketSphinx
+    assert {e["engine"] for e in report["engines"]} == {"whisper-tiny-en", "whisper-base", "pocketsphinx-en-us"}
+    assert len(report["rows"]) == 3 * (2 * len(COMMANDS) + 1)  # three engines x (6 spoken clips + 1 LibriSpeech)
     whisper = _group(report, "whisper-tiny-en", "spoken-massive")
     assert whisper["n"] == 2 * len(COMMANDS)
     assert whisper["wer"] < 0.3, [(r["ref_norm"], r["hyp_norm"]) for r in report["rows"]]
     assert 0 < whisper["rtf"] < 5
     assert _group(report, "whisper-tiny-en", "librispeech")["wer"] < 0.2
+    assert _group(report, "whisper-base", "librispeech")["wer"] < 0.2
     sphinx = _group(report, "pocketsphinx-en-us", "spoken-massive")
     assert sphinx["rtf"] > 0 and sphinx["cer"] is not None
     voices = {(g["engine"], g["voice"]) for g in report["groups"]}
@@ -108,11 +110,11 @@ def test_resume_skips_decoded_clips(sets: dict[str, Path], tmp_path: Path, monke
 
     monkeypatch.setattr(bench_asr, "_transcribe", counting)
     assert main(_args(sets, out, "--engines", "whisper")) == 0
-    total = 2 * len(COMMANDS) + 1
+    total = 2 * (2 * len(COMMANDS) + 1)  # tiny.en and base, each on 6 spoken clips + 1 LibriSpeech
     assert len(counted) == total - 2
     report = json.loads((out / "asr.json").read_text(encoding="utf-8"))
-    assert len(report["rows"]) == total and len({r["key"] for r in report["rows"]}) == total
-    assert [e["engine"] for e in report["engines"]] == ["whisper-tiny-en"]
+    assert len(report["rows"]) == total and len({(r["engine"], r["key"]) for r in report["rows"]}) == total
+    assert [e["engine"] for e in report["engines"]] == ["whisper-tiny-en", "whisper-base"]
     assert not partial.exists()
 
     # a log left by other settings is not resumed
@@ -122,7 +124,7 @@ def test_resume_skips_decoded_clips(sets: dict[str, Path], tmp_path: Path, monke
     counted.clear()
     monkeypatch.setattr(bench_asr, "_transcribe", counting)
     assert main(_args(sets, out, "--engines", "whisper", "--voices", "piper", "--no-real")) == 0
-    assert len(counted) == len(COMMANDS)
+    assert len(counted) == 2 * len(COMMANDS)
 
 
 def test_unwritable_out_is_one_line(sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

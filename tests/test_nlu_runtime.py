@@ -115,6 +115,15 @@ def test_corrupt_model_file(tmp_path: Path) -> None:
 
 def test_corrupt_tokenizer(tmp_path: Path) -> None:
     folder = _copy_model(tmp_path)
+    (folder / "pieces.npz").write_bytes(b"not a zip")
+    with pytest.raises(NluModelError, match="tokenizer"):
+        NluModel(folder / DEFAULT_MODEL_FILE)
+
+
+def test_corrupt_tokenizer_json_of_a_model_without_compact_files(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path)
+    (folder / "pieces.txt").unlink()
+    (folder / "pieces.npz").unlink()
     (folder / "tokenizer.json").write_text("{not json")
     with pytest.raises(NluModelError, match="tokenizer"):
         NluModel(folder / DEFAULT_MODEL_FILE)

@@ -78,10 +78,10 @@ def test_edge_run_listens_on_the_microphone_until_ctrl_c(pulse_null_sink: str) -
 def test_listener_stays_up_when_the_microphone_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first microphone dies mid-stream; the listener reports it once, reopens, and goes on."""
     import edge.audio.devices as devices
+    from edge.assembly import FrontEnd, assemble
     from edge.audio.errors import AudioDeviceError
     from edge.audio.sink import NullSink
     from edge.commands import run as run_cmd
-    from edge.pipeline.assistant import Pipeline
     from edge.pipeline.events import EventRecorder
     from edge.profiles import load_profile
 
@@ -110,7 +110,7 @@ def test_listener_stays_up_when_the_microphone_fails(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(devices, "MicrophoneSource", FlakyMicrophone)
     monkeypatch.setattr(run_cmd.time, "sleep", lambda s: None)
-    pipeline = Pipeline.from_profile(load_profile("desktop"), "en-US", sink=NullSink(), speak=False)
+    pipeline = assemble(load_profile("desktop"), "en-US", FrontEnd(sink=NullSink(), speak=False)).pipeline
     recorder = EventRecorder()
     pipeline.bus.subscribe(recorder)
     try:

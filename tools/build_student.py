@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from tools.nlu_data import load_examples
-from tools.nlu_model import EncoderConfig, JointModel, load_checkpoint, save_checkpoint
+from tools.nlu_data import CACHE, load_examples
+from tools.nlu_model import EncoderConfig, JointModel, load_checkpoint, load_pretrained_encoder, save_checkpoint
 
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 
@@ -69,7 +69,8 @@ def trimmed_tokenizer_json(src: Path, keep: list[int]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--teacher", type=Path, required=True, help="teacher checkpoint (.pt from tools.train_nlu)")
+    ap.add_argument("--teacher", type=Path, required=True,
+                    help="teacher checkpoint (.pt from tools.train_nlu), or the pretrained HF folder itself")
     ap.add_argument("--tokenizer", type=Path, required=True, help="the teacher's tokenizer.json")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--layers", type=int, default=4)
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-positions", type=int, default=128)
     args = ap.parse_args(argv)
 
-    examples = load_examples(args.data, Path("runs/cache"))
+    examples = load_examples(args.data, CACHE)
     texts = [e.utt for e in examples if e.partition in ("train", "dev")]
     big = Tokenizer.from_file(str(args.tokenizer))
     pieces = [p for p, _ in json.loads(args.tokenizer.read_text(encoding="utf-8"))["model"]["vocab"]]
@@ -95,7 +96,13 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"segmentation changed: {a.tokens} vs {b.tokens}")
     print(f"vocabulary: {len(keep)} of {len(pieces)} pieces; segmentation identical on {len(sample)} utterances")
 
-    teacher, _ = load_checkpoint(args.teacher)
+    if args.teacher.is_dir():  # no fine-tuned teacher: start from the pretrained encoder, heads fresh
+        from tools.nlu_data import label_set
+
+        labels = label_set(examples)
+        teacher = load_pretrained_encoder(args.teacher, len(labels.intents), len(labels.bio))
+    else:
+        teacher, _ = load_checkpoint(args.teacher)
     tc = teacher.config
     rows = teacher.word.weight.detach()[torch.tensor(keep)]
     if teacher.word_proj is not None:

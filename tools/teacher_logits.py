@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from tools.nlu_data import collate, encode, label_set, load_examples
+from tools.nlu_data import CACHE, collate, encode, label_set, load_examples
 from tools.nlu_model import load_checkpoint
 
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="stop early: keep the parts already computed, write the arrays from them")
     args = ap.parse_args(argv)
 
-    examples = load_examples(args.data, Path("runs/cache"))
+    examples = load_examples(args.data, CACHE)
     labels = label_set(examples)
     tok = Tokenizer.from_file(str(args.tokenizer))
     pad = tok.token_to_id("<pad>")

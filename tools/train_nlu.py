@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from tools.nlu_data import Encoded, batches, collate, encode, label_set, load_examples
+from edge.nlu.labels import viterbi_bio
+from tools.nlu_data import CACHE, Encoded, batches, collate, encode, label_set, load_examples
 from tools.nlu_model import JointModel, load_checkpoint, load_pretrained_encoder, save_checkpoint
 
 
@@ -48,19 +49,39 @@ def dev_sample(enc: Encoded, per_locale: int, seed: int) -> list[int]:
     return sorted(i for v in by_loc.values() for i in rng.sample(v, min(per_locale, len(v))))
 
 
+def _spans(labels: list[int]) -> set[tuple[int, int, int]]:
+    """(label type, first unit, last unit) of every span in a unit BIO sequence."""
+    out, cur = set(), None
+    for i, lab in enumerate(labels + [0]):
+        if cur and (lab <= 0 or lab % 2 == 1 or (lab - 1) // 2 != cur[0]):
+            out.add((cur[0], cur[1], i - 1))
+            cur = None
+        if lab > 0 and cur is None:
+            cur = ((lab - 1) // 2, i)
+    return out
+
+
 @torch.no_grad()
 def evaluate(model: JointModel, enc: Encoded, idx: list[int], pad_id: int, device: str) -> dict:
+    """Dev intent accuracy and slot span F1 over units, decoded as the runtime decodes (constrained Viterbi)."""
     model.eval()
-    correct = tok_ok = tok_n = 0
+    correct = tp = n_pred = n_gold = 0
     for i in range(0, len(idx), 128):
         _, ids, mask, lab, intents = collate(idx[i : i + 128], enc, pad_id)
         il, sl = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
         correct += int((il.argmax(-1).cpu().numpy() == intents).sum())
-        valid = lab >= 0
-        tok_ok += int(((sl.argmax(-1).cpu().numpy() == lab) & valid & (lab > 0)).sum())
-        tok_n += int((valid & (lab > 0)).sum())
+        logp = torch.log_softmax(sl.float(), -1).cpu().numpy()
+        for r in range(len(ids)):
+            pos = np.nonzero(lab[r] >= 0)[0]
+            gold = _spans(lab[r, pos].tolist())
+            pred = _spans(viterbi_bio(logp[r, pos]))
+            tp += len(gold & pred)
+            n_pred += len(pred)
+            n_gold += len(gold)
     model.train()
-    return {"intent_acc": correct / len(idx), "slot_token_recall": tok_ok / max(tok_n, 1)}
+    p, r = tp / max(n_pred, 1), tp / max(n_gold, 1)
+    return {"intent_acc": correct / len(idx), "slot_f1": 2 * p * r / max(p + r, 1e-9),
+            "slot_precision": p, "slot_recall": r}
 
 
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor, temp: float,
@@ -95,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--no-augment", action="store_true", help="train on MASSIVE's text as written")
     args = ap.parse_args(argv)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -109,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    examples = load_examples(args.data, Path("runs/cache"))
+    examples = load_examples(args.data, CACHE)
     labels = label_set(examples)  # from every locale, so a subset run keeps the full label inventory
     if args.locales and not args.distill:
         wanted = set(args.locales)
@@ -118,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = Tokenizer.from_file(str(tok_path))
     pad_id = tokenizer.token_to_id("<pad>")
     t0 = time.time()
-    enc = encode(examples, tokenizer, labels)
+    enc = encode(examples, tokenizer, labels, augment_seed=None if args.no_augment else args.seed)
     if rank == 0:
         log(args.out, f"encoded {len(examples)} utterances in {time.time() - t0:.0f}s; "
                       f"{len(labels.intents)} intents, {len(labels.slot_types)} slot types")
@@ -204,9 +226,9 @@ def main(argv: list[str] | None = None) -> None:
             final = state["step"] >= total_steps
             if rank == 0 and (state["step"] % args.eval_every == 0 or final):
                 m = evaluate(model, enc, dev_idx, pad_id, device)
-                log(args.out, f"dev step {state['step']}: intent {m['intent_acc']:.4f} "
-                              f"slot-token {m['slot_token_recall']:.4f}")
-                score = m["intent_acc"] + m["slot_token_recall"]
+                log(args.out, f"dev step {state['step']}: intent {m['intent_acc']:.4f} slot F1 {m['slot_f1']:.4f} "
+                              f"(P {m['slot_precision']:.4f} R {m['slot_recall']:.4f})")
+                score = m["intent_acc"] + m["slot_f1"]
                 if score > state["best"]:
                     state["best"] = score
                     save_checkpoint(args.out / "best.pt", model, train_state=dict(state), dev=m)

@@ -43,6 +43,10 @@ class AsrResult:
     words: list[Word] = field(default_factory=list)
     engine: str = ""
     locale: str = ""
+    # With language identification: the language heard (Whisper code) and its probability; the locale above is
+    # the one chosen from it (or the last one, when the probability was below the threshold).
+    language: str = ""
+    language_probability: float | None = None
 
 
 def as_mono_float32(chunk: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, Word
 from edge.audio.resample import TARGET_RATE
-from edge.models import ModelError, load_manifest, resolve
+from edge.models import ModelError, load_manifest, require
 
 __all__ = ["DEFAULT_VOSK_MODELS", "VoskEngine", "VoskStream"]
 
@@ -55,7 +55,7 @@ class VoskEngine(AsrEngine):
             try:
                 entry = load_manifest().get(model_id)
                 hint = entry.install_hint()
-                path = resolve(model_id)
+                path = require(model_id)
             except ModelError as exc:
                 raise AsrModelError(str(exc)) from None
             locale = locale or entry.locales[0]

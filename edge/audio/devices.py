@@ -42,7 +42,8 @@ def portaudio() -> ModuleType:
         raise AudioDeviceError("the sounddevice package is missing: reinstall edge (`pip install -e .`)") from exc
     except Exception as exc:  # PortAudioError from Pa_Initialize
         raise AudioDeviceError(f"PortAudio failed to start ({portaudio_reason(exc)}): check the sound system") from exc
-    return sounddevice
+    module: ModuleType = sounddevice
+    return module
 
 
 def portaudio_reason(exc: BaseException) -> str:

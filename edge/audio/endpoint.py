@@ -20,11 +20,11 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from edge.audio.rate import RATE
 from edge.audio.vad import SileroVad, VoiceActivityModel
 
 __all__ = ["RATE", "Endpointer", "EndpointEvent", "Segment", "SpeechEnd", "SpeechStart", "split_utterances"]
 
-RATE = 16000
 _MAX_BATCH_WINDOWS = 256  # bounds the model input when a caller passes one huge chunk
 _Reason = Literal["silence", "max_length", "end_of_stream"]
 

@@ -75,7 +75,8 @@ def to_mono(frames: np.ndarray) -> np.ndarray:
         return frames.astype(np.float32, copy=False)
     if frames.shape[1] == 1:
         return frames[:, 0].astype(np.float32, copy=False)
-    return frames.mean(axis=1, dtype=np.float32)
+    mono: np.ndarray = frames.mean(axis=1, dtype=np.float32)
+    return mono
 
 
 def iter_raw_pcm(

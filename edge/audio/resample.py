@@ -33,13 +33,15 @@ class Resampler:
         chunk = np.ascontiguousarray(chunk, dtype=np.float32)
         if self._stream is None:
             return chunk
-        return self._stream.resample_chunk(chunk)
+        out: np.ndarray = self._stream.resample_chunk(chunk)
+        return out
 
     def flush(self) -> np.ndarray:
         """Return the samples still held in the filter; the stream is then finished."""
         if self._stream is None:
             return _EMPTY
-        return self._stream.resample_chunk(_EMPTY, last=True)
+        rest: np.ndarray = self._stream.resample_chunk(_EMPTY, last=True)
+        return rest
 
 
 def resample(samples: np.ndarray, in_rate: int, out_rate: int = TARGET_RATE) -> np.ndarray:
@@ -47,7 +49,8 @@ def resample(samples: np.ndarray, in_rate: int, out_rate: int = TARGET_RATE) -> 
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if in_rate == out_rate:
         return samples
-    return soxr.resample(samples, in_rate, out_rate, quality="HQ").astype(np.float32, copy=False)
+    out: np.ndarray = soxr.resample(samples, in_rate, out_rate, quality="HQ").astype(np.float32, copy=False)
+    return out
 
 
 def resample_blocks(blocks: Iterable[np.ndarray], in_rate: int, out_rate: int = TARGET_RATE) -> Iterator[np.ndarray]:

@@ -108,7 +108,8 @@ class AudioSink(ABC):
         resampler, self._resampler = self._resampler, None
         if resampler is None:
             return _EMPTY
-        return np.clip(resampler.flush(), -1.0, 1.0)
+        flushed: np.ndarray = np.clip(resampler.flush(), -1.0, 1.0)
+        return flushed
 
 
 class NullSink(AudioSink):
@@ -251,8 +252,8 @@ class WavSink(AudioSink):
             except OSError:
                 pass
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is None:
+    def __exit__(self, *exc: object) -> None:
+        if not exc or exc[0] is None:
             self.close()
         else:
             self.discard()

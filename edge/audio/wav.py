@@ -81,7 +81,9 @@ class WavReader:
     :class:`AudioWarning` once the file has been read.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> None:
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO, name: str | None = None, *,
+                 owns: bool = False) -> None:
+        """``owns``: close a stream given as ``source`` on :meth:`close` (a path opened here always is)."""
         if isinstance(source, (str, os.PathLike)):
             self.name = name or os.fspath(source)
             self._file: BinaryIO = open(source, "rb")  # closed by close()
@@ -89,7 +91,7 @@ class WavReader:
         else:
             self.name = name or getattr(source, "name", "<stream>")
             self._file = source
-            self._owns = False
+            self._owns = owns
         self.nonfinite = 0
         try:
             self.info = _parse_header(self._file, str(self.name))

@@ -45,8 +45,9 @@ def run_accuracy(
     guard: Any = None,
 ) -> list[dict[str, Any]]:
     """Score every clip (skipping those already in ``partial``, an :class:`edge.bench.common.PartialResults`)."""
+    from edge.assembly import FrontEnd, assemble
     from edge.pipeline.assistant import Pipeline
-    from edge.pipeline.replies import BasicRouter
+    from edge.skills.basic import BasicRouter
 
     clean_by_locale: dict[str, list[Clip]] = {}
     for c in clips:
@@ -65,8 +66,8 @@ def run_accuracy(
             pipelines.clear()
             stage = f"pipeline {clip.locale}: loading VAD, ASR and NLU"
             with guard.stage(stage) if guard is not None else _nothing():
-                pipelines[clip.locale] = Pipeline.from_profile(profile, clip.locale, sink=None, speak=False,
-                                                               router=BasicRouter(seed=0))
+                front = FrontEnd(speak=False, router=BasicRouter(seed=0))
+                pipelines[clip.locale] = assemble(profile, clip.locale, front).pipeline
         pipeline = pipelines[clip.locale]
         audio = load_clip(root, clip, clean_by_locale.get(clip.locale, ()))
         pipeline.turns = []

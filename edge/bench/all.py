@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accuracy-limit", type=int, default=1000,
                    help="pipeline accuracy clips per (voice, condition); 0 = the whole spoken set (default 1000)")
     p.add_argument("--asr-limit", type=int, default=100, help="ASR clips per (locale, voice, condition)")
-    p.add_argument("--nlu-limit", type=int, default=500, help="NLU utterances per locale")
+    p.add_argument("--nlu-sample", type=int, default=0,
+                   help="NLU: a random sample per locale, stratified by scenario (default 0: the whole test split)")
     p.add_argument("--fresh", action="store_true", help="forget finished suites and start over")
 
 
@@ -46,7 +47,7 @@ def suite_commands(args: argparse.Namespace, massive: Path | None) -> dict[str, 
     out, prof, spoken = str(args.out), args.profile, str(args.spoken_set)
     baseline = args.out / "baseline.pkl"
     return {
-        "nlu": ["nlu", "--data", str(massive), "--limit", str(args.nlu_limit), "--profile", prof,
+        "nlu": ["nlu", "--data", str(massive), "--sample", str(args.nlu_sample), "--profile", prof,
                 "--baseline", str(baseline) if baseline.is_file() else "train", "--save-baseline", str(baseline),
                 "--out", out],
         "asr": ["asr", "--data", str(args.data), "--spoken-set", spoken, "--limit", str(args.asr_limit),

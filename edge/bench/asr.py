@@ -274,6 +274,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-real", action="store_true", help="skip the real speech (LibriSpeech, JFK, VCTK) in --data")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder: asr.json, asr.md")
     p.add_argument("--report", type=Path, help="also write the Markdown summary here")
+    p.add_argument("--multilingual", action="store_true", help="instead: language identification and transcripts "
+                   "of the real multilingual Picovoice commands in --data (asr-multilingual.json/.md)")
 
 
 def _csv(value: str | None) -> list[str]:
@@ -331,6 +333,10 @@ def _work(specs: Sequence[EngineSpec], items: Sequence[_Item]) -> Iterator[tuple
 
 def run_asr_bench(args: argparse.Namespace) -> int:
     """Run the suite; print the Markdown summary; write asr.json and asr.md to ``--out``."""
+    if getattr(args, "multilingual", False):
+        from edge.bench.multilingual import run_multilingual_bench
+
+        return run_multilingual_bench(args)
     from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.bench.spoken import load_clip
     from edge.commands.common import profile_or_exit

@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from edge.audio.rate import RATE
+
 __all__ = ["add_arguments", "markdown", "measure_barge_in", "run_barge_in_bench"]
 
-RATE = 16000
 _ANNOUNCEMENT = ("Here is a long announcement, so that there is time to interrupt it. It goes on for a while, "
                  "sentence after sentence, with nothing much to say, until somebody talks over it.")
 _COMMANDS = ("What time is it?", "Stop.", "Tell me a joke.", "What's the date today?", "Be quiet.",
@@ -77,16 +78,16 @@ def measure_barge_in(profile: Any = "desktop", n: int = 10, *, seed: int = 0, bl
     """Run ``n`` barge-in trials on ``profile`` (a name, path or Profile); returns p50/p95 of each measure
     (ms), the trials, and the number of trials where the audio was not stopped (``missed``)."""
     from edge.asr.wer import corpus_wer, normalize
+    from edge.assembly import FrontEnd, assemble
     from edge.audio.pace import paced
     from edge.audio.sink import ClockSink
-    from edge.pipeline.assistant import Pipeline
     from edge.pipeline.events import EventRecorder
-    from edge.pipeline.replies import BasicRouter
     from edge.profiles import load_profile
+    from edge.skills.basic import BasicRouter
 
     prof = profile if hasattr(profile, "vad") else load_profile(profile)
     sink = ClockSink()
-    pipeline = Pipeline.from_profile(prof, "en-US", sink=sink, router=BasicRouter(), barge_in="speech")
+    pipeline = assemble(prof, "en-US", FrontEnd(sink=sink, router=BasicRouter(), barge_in="speech")).pipeline
     recorder = EventRecorder()
     pipeline.bus.subscribe(recorder)
     assert pipeline.tts is not None

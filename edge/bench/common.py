@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli_errors import CliError
+from edge.paths import SHARED_ROOT
 
 __all__ = [
     "DEFAULT_DATA",
@@ -23,7 +24,7 @@ __all__ = [
     "results_dir",
 ]
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DEFAULT_DATA = SHARED_ROOT / "data"
 _MASSIVE_NAMES = ("massive-1.1/massive_1.1_jsonl.tar.gz", "massive_1.1_jsonl.tar.gz", "1.1/data")
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from edge.bench.results import write_atomic
+from edge.paths import REPO_ROOT
 
 __all__ = ["FIXTURE", "add_arguments", "check_floor", "run_guard", "run_guard_bench"]
 
-FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "bench_guard"
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "bench_guard"
 MARGIN = 0.05  # floor = measured - margin: room for Piper's sampling noise and CPU-dependent rounding
 
 

@@ -138,13 +138,13 @@ def _run_latency(pipeline: Any, recorder: Any, clips: list[dict[str, Any]], bloc
 
 
 def run_pipeline_bench(args: argparse.Namespace) -> int:
+    from edge.assembly import FrontEnd, assemble
     from edge.audio.sink import NullSink
     from edge.bench.accuracy import run_accuracy, summarise_accuracy
     from edge.bench.common import MemoryGuard, PartialResults, Progress, results_dir
     from edge.bench.spoken import read_manifest, select
     from edge.cli_errors import CliError
     from edge.commands.common import profile_or_exit
-    from edge.pipeline.assistant import Pipeline
     from edge.pipeline.events import EventBus, EventRecorder
     from edge.pipeline.loader import PipelineError
     from edge.pipeline.memprobe import measure
@@ -180,7 +180,7 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
         bus.subscribe(recorder)
         try:
             with guard.stage("pipeline en-US: loading VAD, ASR, NLU, TTS"):
-                pipeline = Pipeline.from_profile(profile, "en-US", sink=NullSink(), bus=bus)
+                pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus)).pipeline
         except PipelineError as exc:
             raise CliError(str(exc)) from None
         with Progress("pipeline latency (real time)") as bar:

@@ -52,10 +52,10 @@ def estimate_pi(stage_ms: dict[str, float], wait_ms: float, factor: float) -> fl
 
 
 def _latency(profile: Any, root: Path, n: int, guard: Any) -> dict[str, Any]:
+    from edge.assembly import FrontEnd, assemble
     from edge.audio.pace import paced, with_trailing_silence
     from edge.audio.sink import NullSink
     from edge.bench.spoken import load_clip, read_manifest, select
-    from edge.pipeline.assistant import Pipeline
     from edge.pipeline.events import EventBus, EventRecorder
 
     clips = select(read_manifest(root), ["en-US"], ["piper"], ["clean"], limit=n)[:n]
@@ -63,7 +63,7 @@ def _latency(profile: Any, root: Path, n: int, guard: Any) -> dict[str, Any]:
     rec = EventRecorder()
     bus.subscribe(rec)
     with guard.stage(f"{profile.name}: loading the pipeline"):
-        pipeline = Pipeline.from_profile(profile, "en-US", sink=NullSink(), bus=bus)
+        pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus)).pipeline
     totals, asr_compute, tts_first, nlu = [], [], [], []
     try:
         for clip in clips:

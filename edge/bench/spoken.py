@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.audio.rate import RATE
 from edge.bench.results import write_atomic
 from edge.cli_errors import CliError
 
@@ -44,7 +45,6 @@ __all__ = [
     "select",
 ]
 
-RATE = 16000
 ESPEAK_VARIANTS = ("m1", "m3", "m7", "f2", "f4", "klatt", "m5", "f1")
 NOISE_KINDS = ("pink", "brown", "babble")
 _VERSION = 1

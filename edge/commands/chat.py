@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-from edge.cli_errors import CliError
 from edge.commands.common import profile_or_exit
 
 __all__ = ["add_parsers", "cmd_chat"]
@@ -31,17 +31,11 @@ def _lines() -> Iterator[tuple[int, str | None]]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from edge.audio.sink import NullSink
-    from edge.pipeline.loader import PipelineError, load_nlu
-    from edge.skills.router import ContextFactory, SkillRouter
+    from edge.assembly import assemble_text
 
     profile = profile_or_exit(args.profile)
-    try:
-        nlu = load_nlu(profile)
-    except PipelineError as exc:
-        raise CliError(str(exc)) from None
-    services = {"sink": NullSink()}
-    router = SkillRouter(ContextFactory(args.data_dir, services))
+    assistant = assemble_text(profile, args.locale, Path(args.data_dir) if args.data_dir else None)
+    nlu, router = assistant.nlu, assistant.router
     failed = 0
     for n, text in _lines():
         if text is None:

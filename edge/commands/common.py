@@ -5,16 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.cli_errors import CliError
 
+if TYPE_CHECKING:
+    from edge.profiles import Profile
+
 __all__ = ["open_input", "open_sink", "profile_or_exit"]
 
 
-def profile_or_exit(name: str | None) -> Any:
+def profile_or_exit(name: str | None) -> Profile:
     from edge.profiles import ProfileError, load_profile
 
     try:

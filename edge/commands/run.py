@@ -6,11 +6,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.cli_errors import CliError
 from edge.commands.common import open_input, open_sink, profile_or_exit
-from edge.pipeline.events import Event, EventBus, JsonlWriter
+from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter
+
+if TYPE_CHECKING:
+    from edge.pipeline.assistant import Pipeline
+    from edge.profiles import Profile
 
 __all__ = ["add_parsers"]
 
@@ -71,10 +75,7 @@ class TurnPrinter:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edge.audio.errors import AudioDeviceError, AudioFormatError, AudioWriteError
-    from edge.pipeline.assistant import Pipeline
-    from edge.pipeline.loader import PipelineError
-
+    from edge.assembly import FrontEnd, assemble, load_wake, wake_spec
     profile = profile_or_exit(args.profile)
     live = args.input is None or args.realtime
     # Check what the user gave (the input, the microphone) before the models load and the speaker opens.
@@ -84,18 +85,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         chunks = open_input(args.input, args.raw_rate, args.raw_channels)
     else:
         device = _microphone(args.input_device or profile.audio.input_device)
-    wake_spec = args.wake if args.wake is not None else profile.dialogue.wake_phrase
-    wake = _wake_detector(wake_spec, quiet=args.json)
+    spec = wake_spec(FrontEnd(wake=args.wake), profile)
+    wake = load_wake(spec, progress=None if args.json else _wake_progress)
     barge_in = "off" if args.no_barge_in else args.barge_in
     sink, sink_desc = open_sink(args.output, profile.audio.output_device)
     bus = EventBus()
     if args.json:
         bus.subscribe(JsonlWriter(sys.stdout))
     else:
-        phrase = getattr(wake, "phrase", None) or (wake_spec if wake is not None else None)
+        phrase = getattr(wake, "phrase", None) or (spec if wake is not None else None)
         bus.subscribe(TurnPrinter(show_partials=sys.stderr.isatty(), wake_phrase=phrase))
     log_file = None
-    pipeline = None
+    assistant = None
     try:
         if args.log:
             try:
@@ -103,114 +104,48 @@ def cmd_run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise CliError(f"--log {args.log}: cannot open: {exc.strerror or exc}") from None
             bus.subscribe(JsonlWriter(log_file))
-        try:
-            pipeline = Pipeline.from_profile(profile, args.locale, sink=sink, bus=bus, speak=not args.no_speak,
-                                             voice=args.voice, data_dir=args.data_dir, wake=wake,
-                                             barge_in=barge_in)
-        except PipelineError as exc:
-            raise CliError(str(exc)) from None
-        if wake is not None:
-            _share_wake_asr(wake, pipeline.asr)
+        # Announcements (alarms, timers) can be heard on a live input: the microphone, stdin, a paced file.
+        front = FrontEnd(sink=sink, bus=bus, wake_detector=wake, data_dir=args.data_dir, speak=not args.no_speak,
+                         voice=args.voice, barge_in=barge_in, announce=live or args.input == "-")
+        assistant = assemble(profile, args.locale, front)
+        pipeline = assistant.pipeline
         if not args.json:
             print(f"edge: profile {profile.name}, locale {args.locale}, asr {pipeline.asr.name}, "
                   f"tts {pipeline.tts.name if pipeline.tts else 'off'}, replies to {sink_desc}", file=sys.stderr)
         if args.input is None:
-            scheduler = _start_scheduler(pipeline, args.locale)
-            try:
-                return _listen(pipeline, profile, device)
-            finally:
-                if scheduler is not None:
-                    scheduler.stop()
+            return _listen(pipeline, profile, device)
         if args.realtime:
             from edge.audio.pace import paced, with_trailing_silence
 
             chunks = paced(with_trailing_silence(chunks, 1.0), block_ms=profile.audio.block_ms)
-        try:
-            turns = pipeline.run(chunks, live=live, source=args.input)
-        except AudioFormatError as exc:
-            raise CliError(str(exc)) from None
+        turns = pipeline.run(chunks, live=live, source=args.input, keep_turns=args.input != "-")
         if not turns and not args.json:
             what = "no command after the wake word" if wake is not None else "no speech found"
             print(f"edge run: {what} in the input", file=sys.stderr)
         sink.drain()
         return 0
-    except (AudioDeviceError, AudioWriteError) as exc:
-        raise CliError(str(exc)) from None
     finally:
         sink.close()
-        if pipeline is not None:
-            pipeline.close()
+        if assistant is not None:
+            assistant.close()
         if log_file:
             log_file.close()
 
 
-def _wake_detector(spec: str | None, quiet: bool = False) -> Any:
-    """The wake detector for ``--wake PHRASE|PATH`` (or the profile's ``wake_phrase``); None for "none"."""
-    if spec is None or spec.strip().lower() in ("", "none", "off"):
-        return None
-    try:
-        from edge.wake import load_detector  # imported here: an optional part, loaded only when asked for
-    except ImportError as exc:
-        raise CliError(f"--wake {spec!r}: wake-word detection is not available in this installation ({exc})") from None
-
-    def progress(*info: Any) -> None:
-        if not quiet:
-            print("edge: wake word: " + " ".join(str(i) for i in info), file=sys.stderr, flush=True)
-
-    try:  # lazy: the Whisper check shares the pipeline's ASR engine once it is loaded (_share_wake_asr)
-        return load_detector(spec, progress=progress, lazy=True)
-    except Exception as exc:  # whatever the detector's loader raises, the user gets one line
-        raise CliError(f"--wake {spec!r}: cannot load the wake-word detector: {exc}") from None
-
-
-def _share_wake_asr(wake: Any, asr: Any) -> None:
-    """The wake word's Whisper check uses the pipeline's Whisper engine (not a second copy) where it can."""
-    try:
-        from edge.wake import share_asr
-
-        share_asr(wake, asr)
-    except Exception as exc:  # a check that cannot load: one line, as at start
-        raise CliError(f"wake-word check: cannot load Whisper tiny.en: {str(exc).splitlines()[0]}") from None
-
-
-def _start_scheduler(pipeline: Any, locale: str) -> Any:
-    """Alarms, timers and reminders fire while listening; those due while edge was off are reported first."""
-    context = getattr(pipeline.router, "context", None)
-    if context is None:
-        return None
-    from edge.skills.scheduler import Scheduler, announcement, missed_report
-    from edge.skills.store import store_for
-
-    ctx = context(locale)
-    store = store_for(ctx.services, ctx.data_dir)
-    if store.notice:
-        pipeline.announce(store.notice)
-    def say_due(item: Any) -> None:
-        pipeline.announce(announcement(item, ctx.say, locale))
-
-    scheduler = Scheduler(store, ctx.clock, announce=say_due)
-    report = missed_report(scheduler.missed_on_start(), ctx.say, locale)
-    if report:
-        pipeline.announce(report)
-    ctx.services["scheduler"] = scheduler
-    scheduler.start()
-    return scheduler
+def _wake_progress(line: str) -> None:
+    print(f"edge: wake word: {line}", file=sys.stderr, flush=True)
 
 
 def _microphone(spec: str | int) -> str | int | None:
     """The microphone to open, checked now: a wrong name is the user's to fix (said once, then exit)."""
     from edge.audio.devices import resolve_device
-    from edge.audio.errors import AudioDeviceError
 
     device = None if spec == "default" else spec
-    try:
-        resolve_device(device, "input")
-    except AudioDeviceError as exc:
-        raise CliError(str(exc)) from None
+    resolve_device(device, "input")  # an AudioDeviceError (an EdgeError) is the one line the user sees
     return device
 
 
-def _listen(pipeline: Any, profile: Any, device: str | int | None) -> int:
+def _listen(pipeline: Pipeline, profile: Profile, device: str | int | None) -> int:
     """The microphone until Ctrl-C (or SIGTERM, e.g. from systemd); a microphone that fails or disappears is
     reopened, the process stays up."""
     import signal
@@ -231,14 +166,14 @@ def _listen(pipeline: Any, profile: Any, device: str | int | None) -> int:
         try:
             with MicrophoneSource(device, block_ms=profile.audio.block_ms) as mic:
                 failures = 0
-                pipeline.run(mic, live=True, source="microphone")
+                pipeline.run(mic, live=True, source="microphone", keep_turns=False)
             return 0  # the source ended (stopped)
         except KeyboardInterrupt:
             return 0
         except AudioDeviceError as exc:
             failures += 1
             if failures == 1:
-                pipeline.bus.emit("error", message=f"{exc}; retrying every 2 s (Ctrl-C to stop)")
+                pipeline.bus.emit(ErrorRaised(message=f"{exc}; retrying every 2 s (Ctrl-C to stop)"))
             try:
                 time.sleep(2.0)
             except KeyboardInterrupt:
@@ -249,16 +184,17 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     import json
 
     from edge.audio.endpoint import SpeechEnd
-    from edge.audio.errors import AudioFormatError
-    from edge.pipeline.loader import PipelineError, load_asr, load_endpointer
+    from edge.pipeline.loader import load_asr, load_endpointer
 
     profile = profile_or_exit(args.profile)
     chunks = open_input(args.file, args.raw_rate, args.raw_channels)
-    try:
-        endpointer = load_endpointer(profile)
+    endpointer = load_endpointer(profile)
+    if args.locale == "auto":  # identify each utterance's language (multilingual Whisper)
+        from edge.asr.auto import load_auto_asr
+
+        engine = load_auto_asr(profile)
+    else:
         engine = load_asr(profile, args.locale)
-    except PipelineError as exc:
-        raise CliError(str(exc)) from None
     count = 0
 
     def emit(end: SpeechEnd) -> None:
@@ -268,28 +204,28 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         count += 1
         if args.json:
             print(json.dumps({"start_s": round(end.start_time, 3), "end_s": round(end.end_time, 3),
-                              "text": result.text, "engine": result.engine,
+                              "text": result.text, "engine": result.engine, "locale": result.locale,
+                              "language": result.language or None, "language_probability": result.language_probability,
                               "words": [w.__dict__ for w in result.words]}, ensure_ascii=False), flush=True)
         else:
-            print(f"[{end.start_time:7.2f} - {end.end_time:7.2f}] {result.text}", flush=True)
+            heard = f" {result.locale} {result.language_probability:.2f}" if result.language else ""
+            print(f"[{end.start_time:7.2f} - {end.end_time:7.2f}]{heard} {result.text}", flush=True)
 
-    try:
-        for chunk in chunks:
-            for event in endpointer.process(chunk):
-                if isinstance(event, SpeechEnd):
-                    emit(event)
-        for event in endpointer.finish():
+    for chunk in chunks:  # an AudioFormatError (an EdgeError) is the one line the user sees
+        for event in endpointer.process(chunk):
             if isinstance(event, SpeechEnd):
                 emit(event)
-    except AudioFormatError as exc:
-        raise CliError(str(exc)) from None
+    for event in endpointer.finish():
+        if isinstance(event, SpeechEnd):
+            emit(event)
     if count == 0:
         print("edge transcribe: no speech found", file=sys.stderr)
     return 0
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US)")
+    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US); "
+                   "edge transcribe: 'auto' identifies it per utterance")
     p.add_argument("--profile", help="device profile name or path (default: desktop)")
     p.add_argument("--raw-rate", type=int, default=16000, help="sample rate of raw s16le on stdin (default 16000)")
     p.add_argument("--raw-channels", type=int, default=1, help="channels of raw PCM on stdin (default 1)")

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from edge.cli_errors import CliError
+from edge.paths import SHARED_ROOT
 
 __all__ = ["add_parsers", "cmd_wake_bench", "cmd_wake_test", "cmd_wake_train"]
 
-DEFAULT_NEGATIVES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "audio"
+DEFAULT_NEGATIVES = SHARED_ROOT / "data" / "audio"
 
 
 def _progress(msg: str) -> None:

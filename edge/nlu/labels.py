@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,78 @@ def decode_bio(labels: Sequence[int], offsets: Sequence[tuple[int, int]], text: 
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
+        if e > s:
+            out.append((typ, s, e))
+    return out
+
+
+def _allowed_transitions(n_labels: int) -> np.ndarray:
+    """allowed[prev, cur]: I-x (index 2k+2) may only follow B-x or I-x; everything else may follow anything."""
+    allowed = np.ones((n_labels, n_labels), dtype=bool)
+    for cur in range(2, n_labels, 2):
+        allowed[:, cur] = False
+        allowed[cur - 1, cur] = True
+        allowed[cur, cur] = True
+    return allowed
+
+
+_ALLOWED: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def viterbi_bio(scores: np.ndarray) -> list[int]:
+    """The best BIO sequence under the constraint that every I-x continues an x, from per-unit log-probabilities.
+
+    Taking each unit's argmax lets an I-x start a span of its own, which is how fragments such as
+    "event_name=ing" came out; this never does.
+    """
+    n, k = scores.shape
+    if n == 0:
+        return []
+    if k not in _ALLOWED:
+        allowed = _allowed_transitions(k)
+        start = np.zeros(k)
+        start[2::2] = -np.inf
+        _ALLOWED[k] = (np.where(allowed, 0.0, -np.inf), start)
+    trans, start = _ALLOWED[k]
+    dp = scores[0] + start
+    back = np.zeros((n, k), dtype=np.int64)
+    for t in range(1, n):
+        cand = dp[:, None] + trans
+        back[t] = cand.argmax(0)
+        dp = cand.max(0) + scores[t]
+    path = [int(dp.argmax())]
+    for t in range(n - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """Drop spaces and punctuation at either end of a span ("lights?" -> "lights")."""
+    while s < e and (text[s].isspace() or unicodedata.category(text[s]).startswith("P")):
+        s += 1
+    while e > s and (text[e - 1].isspace() or unicodedata.category(text[e - 1]).startswith("P")):
+        e -= 1
+    return s, e
+
+
+def unit_spans(labels: Sequence[int], units: Sequence[tuple[int, int, int]], text: str,
+               slot_types: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Unit BIO labels -> (type, start, end) character spans over `text`."""
+    spans: list[list] = []
+    prev: str | None = None
+    for lab, (_, s, e) in zip(labels, units):
+        if lab <= 0:
+            prev = None
+            continue
+        typ = slot_types[(lab - 1) // 2]
+        if lab % 2 == 0 and prev == typ and spans:
+            spans[-1][2] = e
+        else:
+            spans.append([typ, s, e])
+        prev = typ
+    out = []
+    for typ, s, e in spans:
+        s, e = _trim(text, s, e)
         if e > s:
             out.append((typ, s, e))
     return out

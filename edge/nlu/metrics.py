@@ -86,3 +86,39 @@ def average(scores: dict[str, Scores], exclude: Collection[str] = ("ca-ES",)) ->
         f.name: float(np.mean([getattr(s, f.name) for s in kept])) for f in fields(Scores) if f.name != "n"
     }
     return Scores(n=sum(s.n for s in kept), **rates)
+
+
+_CHARACTER_LOCALES = ("ja-JP", "zh-CN", "zh-TW")
+
+
+def massive_convention(text: str, spans: Collection[Span], locale: str) -> set[Span]:
+    """Spans as MASSIVE's published figures score them: per word (per character for ja and zh).
+
+    Each word takes the type of the span its first character falls in (the first-piece label), and
+    adjacent words of the same type are merged. Spans come back as (type, first word, last word), so
+    a slot that is right up to a piece inside a word counts here and not in the exact-span metric.
+    """
+    if locale in _CHARACTER_LOCALES:
+        units = [(i, i + 1) for i, c in enumerate(text) if not c.isspace()]
+    else:
+        units, start = [], None
+        for i, c in enumerate(text + " "):
+            if c.isspace():
+                if start is not None:
+                    units.append((start, i))
+                start = None
+            elif start is None:
+                start = i
+    out: set[Span] = set()
+    cur: list | None = None
+    for k, (s, e) in enumerate(units):
+        typ = next((t for t, a, b in spans if a <= s < b or s < a < e), None)
+        if cur is not None and typ == cur[0]:
+            cur[2] = k
+            continue
+        if cur is not None:
+            out.add((cur[0], cur[1], cur[2]))
+        cur = [typ, k, k] if typ is not None else None
+    if cur is not None:
+        out.add((cur[0], cur[1], cur[2]))
+    return out

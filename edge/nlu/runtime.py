@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.nlu.labels import LabelSet, decode_bio
+from edge.nlu.labels import LabelSet, unit_spans, viterbi_bio
 from edge.nlu.locales import is_known_locale
+from edge.nlu.pieces import Pieces, Segmenter, TokenizerLike, normalise
+from edge.nlu.unigram import UnigramTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,20 @@ def _clean(text: str) -> str:
     return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in text)
 
 
+def _load_tokenizer(folder: Path, compact: bool) -> TokenizerLike:
+    """The compact pure-Python tokenizer (pieces.txt + pieces.npz) when the model has one, else tokenizer.json."""
+    try:
+        if compact:
+            return UnigramTokenizer.load(folder)
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(folder / "tokenizer.json"))  # type: ignore[no-any-return]
+    except Exception as e:  # numpy, zipfile and tokenizers each raise their own types on a damaged file
+        name = "pieces.txt / pieces.npz" if compact else "tokenizer.json"
+        raise NluModelError(f"NLU tokenizer {folder}/{name} is corrupt ({type(e).__name__}: {e}); "
+                            "restore it with `git checkout -- models/nlu`") from None
+
+
 class NluModel:
     def __init__(self, model_path: Path | str | None = None, threads: int = 1, max_tokens: int = 64,
                  ood_threshold: float = 0.5) -> None:
@@ -64,18 +80,21 @@ class NluModel:
         self.model_path = path
         self.max_tokens = max_tokens
         self.ood_threshold = ood_threshold
-        for needed in (path, folder / "tokenizer.json", folder / "intents.txt", folder / "slot_types.txt"):
+        compact = (folder / "pieces.txt").is_file() or not (folder / "tokenizer.json").is_file()
+        tokenizer_files = ("pieces.txt", "pieces.npz") if compact else ("tokenizer.json",)
+        for needed in (path, *(folder / f for f in tokenizer_files), folder / "intents.txt", folder / "slot_types.txt"):
             if not needed.is_file():
                 raise NluModelError(f"NLU model file missing: {needed} (restore it with `git checkout -- models/nlu` "
-                                    "or pass --model to a folder with the model, tokenizer.json and label files)")
+                                    "or pass --model to a folder with the model, its tokenizer and label files)")
         import onnxruntime as ort
-        from tokenizers import Tokenizer
+
+        from edge.models import ModelError, check_file
 
         try:
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        except Exception as e:  # tokenizers raises a bare Exception on bad JSON
-            raise NluModelError(f"NLU tokenizer {folder / 'tokenizer.json'} is corrupt ({e}); "
-                                "restore it with `git checkout -- models/nlu`") from None
+            check_file(path)  # sha256 against models/manifest.toml, cached by size and mtime
+        except ModelError as e:
+            raise NluModelError(str(e)) from None
+        self.tokenizer = _load_tokenizer(folder, compact)
         self.labels = LabelSet.load(folder)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)
@@ -94,6 +113,46 @@ class NluModel:
         self.bos = self.tokenizer.token_to_id("<s>")
         self.eos = self.tokenizer.token_to_id("</s>")
         self.pad = self.tokenizer.token_to_id("<pad>")
+        self.segmenter = Segmenter(self.tokenizer)
+        self._output_names = {o.name for o in self.session.get_outputs()}
+
+    def _run(self, rows: list[list[int]]) -> list[np.ndarray]:
+        """The model over a batch of piece ids (each wrapped in <s> ... </s>, padded)."""
+        return list(self.session.run(["intent_logits", "slot_logits"], self._feed(rows)))
+
+    def _slots(self, logits: np.ndarray, pieces: Pieces, text: str) -> list[tuple[str, int, int]]:
+        """Unit-level BIO by constrained Viterbi over each unit's first piece, then character spans."""
+        n = min(len(pieces.ids), self.max_tokens - 2)
+        units = [u for u in pieces.units() if u[0] < n]
+        if not units:
+            return []
+        rows = logits[[1 + k for k, _, _ in units]].astype(np.float64)
+        rows -= rows.max(-1, keepdims=True)
+        logp = rows - np.log(np.exp(rows).sum(-1, keepdims=True))
+        return unit_spans(viterbi_bio(logp), units, text, self.labels.slot_types)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The encoder's mean-pooled sentence embedding of each text, L2-normalised ([n, hidden], float32).
+
+        What the intent head sees; on-device learning compares utterances with it. Needs a model exported
+        with the `pooled` output (raises NluModelError otherwise).
+        """
+        if "pooled" not in self._output_names:
+            raise NluModelError(f"{self.model_path} has no 'pooled' output: re-export it with tools.export_nlu")
+        rows = [self.segmenter.encode(normalise(_clean(t) or " ")).ids[: self.max_tokens - 2] for t in texts]
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        pooled = self.session.run(["pooled"], self._feed(rows))[0].astype(np.float32)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-9)
+
+    def _feed(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
+        width = max(len(ids) for ids in rows) + 2
+        input_ids = np.full((len(rows), width), self.pad, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, ids in enumerate(rows):
+            input_ids[r, : len(ids) + 2] = [self.bos, *ids, self.eos]
+            mask[r, : len(ids) + 2] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
 
     def parse(self, text: str, locale: str | None = None) -> Parse:
         return self.parse_batch([text], locale)[0]
@@ -103,7 +162,7 @@ class NluModel:
         if locale and not is_known_locale(locale):
             warnings.append(f"unknown locale {locale!r}: parsed with the multilingual model anyway")
         results: list[Parse | None] = [None] * len(texts)
-        todo: list[tuple[int, str, str, list[int], list[tuple[int, int]], list[str]]] = []
+        todo: list[tuple[int, str, str, Pieces, list[str]]] = []
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, got {type(text).__name__}")
@@ -111,32 +170,24 @@ class NluModel:
             if not cleaned.strip():
                 results[i] = Parse(text, None, 0.0, None, [], True, locale, [*warnings, "empty text: nothing to parse"])
                 continue
-            enc = self.tokenizer.encode(cleaned, add_special_tokens=False)
-            ids, offsets = enc.ids, enc.offsets
+            pieces = self.segmenter.encode(normalise(cleaned))
             own = list(warnings)
             limit = self.max_tokens - 2
-            if len(ids) > limit:
-                own.append(f"text truncated to its first {limit} of {len(ids)} tokens "
-                           f"(characters 0-{offsets[limit - 1][1]} of {len(text)})")
-                log.warning("NLU input truncated to %d of %d tokens", limit, len(ids))
-                ids, offsets = ids[:limit], offsets[:limit]
-            todo.append((i, text, cleaned, ids, offsets, own))
+            if len(pieces.ids) > limit:
+                own.append(f"text truncated to its first {limit} of {len(pieces.ids)} tokens "
+                           f"(characters 0-{pieces.offsets[limit - 1][1]} of {len(text)})")
+                log.warning("NLU input truncated to %d of %d tokens", limit, len(pieces.ids))
+            todo.append((i, text, cleaned, pieces, own))
         if todo:
-            width = max(len(t[3]) for t in todo) + 2
-            input_ids = np.full((len(todo), width), self.pad, dtype=np.int64)
-            mask = np.zeros((len(todo), width), dtype=np.int64)
-            for r, (_, _, _, ids, _, _) in enumerate(todo):
-                input_ids[r, : len(ids) + 2] = [self.bos, *ids, self.eos]
-                mask[r, : len(ids) + 2] = 1
-            intent_logits, slot_logits = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+            outputs = self._run([t[3].ids[: self.max_tokens - 2] for t in todo])
+            intent_logits, slot_logits = outputs[0], outputs[1]
             probs = np.exp(intent_logits - intent_logits.max(-1, keepdims=True))
             probs /= probs.sum(-1, keepdims=True)
-            for r, (i, text, cleaned, ids, offsets, own) in enumerate(todo):
+            for r, (i, text, cleaned, pieces, own) in enumerate(todo):
                 k = int(probs[r].argmax())
                 conf = float(probs[r, k])
                 intent = self.labels.intents[k]
-                tags = slot_logits[r, 1 : len(ids) + 1].argmax(-1).tolist()
-                spans = decode_bio(tags, offsets, cleaned, self.labels.slot_types)
+                spans = self._slots(slot_logits[r], pieces, cleaned)
                 slots = [Slot(t, text[s:e], s, e) for t, s, e in spans]
                 results[i] = Parse(text, intent, round(conf, 4), self.labels.scenario(intent), slots,
                                    conf < self.ood_threshold, locale, own)

@@ -3,31 +3,38 @@
 Without a wake detector the gate is always open (the assistant takes every utterance). With one, an
 utterance is taken only while the gate is open: for ``window_s`` after a wake hit or push-to-talk, and for
 ``follow_up_s`` after a reply that asked a question has finished playing. One opening takes one utterance.
-Times are stream positions in samples (16 kHz), so a file read faster than real time behaves like the
-microphone it was recorded from.
+Times are stream positions in samples (:data:`edge.audio.rate.RATE`), so a file read faster than real
+time behaves like the microphone it was recorded from.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Protocol
+
+import numpy as np
+
+from edge.audio.rate import RATE
+from edge.locale_tags import language
+from edge.profiles import BARGE_IN_MODES
 
 __all__ = ["BARGE_IN_MODES", "ListenGate", "WakeDetector", "WakeHit", "is_stop_phrase", "strip_wake_phrase"]
 
-RATE = 16000
-BARGE_IN_MODES = ("speech", "wake", "off")
 
 class WakeHit(Protocol):
     """What a wake detector reports."""
 
-    phrase: str
-    score: float
+    @property
+    def phrase(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 class WakeDetector(Protocol):
     """A streaming wake-word detector (edge.wake): 16 kHz float32 chunks in, a hit or None out."""
 
-    def process(self, chunk: Any) -> WakeHit | None: ...
+    def process(self, chunk: np.ndarray) -> WakeHit | None: ...
 
     def reset(self) -> None: ...
 
@@ -100,8 +107,7 @@ def is_stop_phrase(text: str, locale: str, wake_phrase: str | None = None) -> bo
     if not deduped:
         return False
     said = " ".join(deduped)
-    lang = locale.split("-")[0].lower()
-    phrases = _STOP_PHRASES.get(lang, ()) + _STOP_PHRASES["en"]
+    phrases = _STOP_PHRASES.get(language(locale), ()) + _STOP_PHRASES["en"]
     return any(said == " ".join(_tokens(p)) for p in phrases)
 
 

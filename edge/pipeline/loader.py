@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from edge.errors import EdgeError
 from edge.models import Manifest, ModelError, load_manifest, require, verify
 from edge.profiles import Profile
 
@@ -13,10 +14,10 @@ if TYPE_CHECKING:
     from edge.nlu.runtime import NluModel
     from edge.tts.base import TtsEngine
 
-__all__ = ["PipelineError", "asr_model_for", "load_asr", "load_endpointer", "load_nlu", "load_router", "load_tts"]
+__all__ = ["PipelineError", "asr_model_for", "load_asr", "load_endpointer", "load_nlu", "load_tts"]
 
 
-class PipelineError(RuntimeError):
+class PipelineError(EdgeError):
     """A stage cannot be built; the message names the model or setting and what to do."""
 
 
@@ -105,28 +106,3 @@ def load_endpointer(profile: Profile) -> Endpointer:
         raise PipelineError(str(exc)) from None
     return Endpointer(vad, threshold=v.threshold, min_silence_ms=v.min_silence_ms, speech_pad_ms=v.speech_pad_ms,
                       min_speech_ms=v.min_speech_ms, max_utterance_s=v.max_utterance_s, keep_audio=True)
-
-
-def load_router(sink: object | None = None, data_dir: object | None = None,
-                announce: object | None = None) -> object:
-    """The skill router (every MASSIVE intent), its store under ``data_dir`` ($XDG_DATA_HOME/edge by default).
-
-    Falls back to the small built-in router, with a warning, if the skills cannot be loaded.
-    """
-    import logging
-
-    try:
-        from edge.skills.audio_control import restore_volume
-        from edge.skills.router import ContextFactory, SkillRouter
-
-        services: dict = {"sink": sink} if sink is not None else {}
-        router = SkillRouter(ContextFactory(data_dir=data_dir, services=services, announce=announce))  # type: ignore[arg-type]
-        if sink is not None:
-            restore_volume(router.context("en-US"))
-        return router
-    except Exception as exc:  # the assistant still answers the basics
-        from edge.pipeline.replies import BasicRouter
-
-        logging.getLogger(__name__).warning("skills unavailable (%s: %s); using the basic router",
-                                            type(exc).__name__, exc)
-        return BasicRouter()

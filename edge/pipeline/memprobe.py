@@ -90,7 +90,8 @@ def measure(stage: str, profile: str, locale: str, timeout: float = 300) -> dict
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise RuntimeError(lines[-1] if lines else f"memory probe for {stage} failed ({proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 if __name__ == "__main__":

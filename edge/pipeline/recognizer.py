@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from edge.asr.base import AsrEngine, AsrResult, RecognizerStream
+from edge.audio.rate import RATE
 
 __all__ = ["Recognition", "UtteranceRecognizer"]
 
@@ -43,7 +44,7 @@ class UtteranceRecognizer:
     ) -> None:
         self.engine = engine
         self.on_partial = on_partial
-        self.partial_interval = int(partial_interval_ms * 16)  # samples at 16 kHz
+        self.partial_interval = int(partial_interval_ms * RATE // 1000)  # samples
         self._stream: RecognizerStream | None = None
         self._stream_start = 0
         self._fed_to = 0

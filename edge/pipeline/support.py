@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from edge.asr.languages import asr_quality_note
 from edge.models import ModelError, load_manifest, verify
 from edge.nlu.locales import MASSIVE_LOCALES
 
@@ -30,6 +31,8 @@ def locale_support(profile: Any) -> list[dict[str, str]]:
             model = asr_model_for(profile, locale, manifest)
             installed = verify(model, manifest).installed
             asr = f"{manifest.get(model).engine}: {model}" + ("" if installed else " (not installed)")
+            note = asr_quality_note(model, locale)
+            asr += f" ({note})" if note else ""
         except (PipelineError, ModelError):
             asr = "none"
         piper = piper_voice_for(locale, manifest) if profile.tts.engine != "espeak-ng" else None

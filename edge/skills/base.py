@@ -2,7 +2,7 @@
 
 A skill handles one or more MASSIVE intents. The router (``edge.skills.router``) picks the skill for a
 parse, runs the dialogue around it (missing slots, confirmations, cancel), and returns its
-:class:`~edge.pipeline.replies.Reply`. Skills never speak or print: they return replies, and announce
+:class:`~edge.skills.contract.Reply`. Skills never speak or print: they return replies, and announce
 later events (an alarm firing) through ``context.announce``.
 
 Replies are written as template keys plus values (``context.say("alarm.set", time=...)``), looked up
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edge.nlu.runtime import Parse
-from edge.pipeline.replies import Reply
+from edge.skills.contract import Reply
 
 __all__ = ["Outcome", "Skill", "SkillContext"]
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.nlu.runtime import Parse, Slot
+from edge.profiles import DialogueSettings
 from edge.skills.base import Outcome
 from edge.skills.helpers import words, words_of
 
 __all__ = ["FOLLOW_UP_S", "Pending", "Session", "answer_kind", "merge_slots"]
 
-FOLLOW_UP_S = 8.0
+FOLLOW_UP_S = DialogueSettings().follow_up_s  # the profile's [dialogue] follow_up_s default; assembly sets it
 
 
 @dataclass

@@ -2,23 +2,58 @@
 
 Adding a language is a data-only change: copy ``templates/en/`` to ``templates/<lang>/`` and translate.
 A key missing in a language falls back to English (and is reported by :func:`missing_keys`, which the
-tests use to keep the shipped languages complete). Values are ``str.format`` templates.
+tests use to keep the shipped languages complete). Values are ``str.format`` templates restricted to plain
+names (``{item}``; no ``{x.attr}``, ``{x[0]}`` or positional fields: :func:`render`). A locale names a folder
+only if its language is a BCP 47 primary tag (2-3 letters); anything else (``../../x``) gets English.
 """
 
 from __future__ import annotations
 
+import re
+import string
 import tomllib
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["TEMPLATE_DIR", "Templates", "languages", "missing_keys", "say"]
+__all__ = ["TEMPLATE_DIR", "Templates", "languages", "missing_keys", "render", "render_fields", "say"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FALLBACK = "en"
+_LANG_TAG = re.compile(r"[a-z]{2,3}")  # a BCP 47 primary language subtag: the only folder names a locale may pick
 
 
 def _lang(locale: str) -> str:
-    return (locale or FALLBACK).replace("_", "-").split("-")[0].lower()
+    """The language of ``locale`` ("de-DE" -> "de"); English for anything that is not a language tag."""
+    lang = (locale or FALLBACK).replace("_", "-").split("-")[0].lower()
+    return lang if _LANG_TAG.fullmatch(lang) else FALLBACK
+
+
+class _PlainFormatter(string.Formatter):
+    """``str.format`` that looks up plain names only: no attributes, indexes or positional fields."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        if not field_name.isidentifier():
+            raise ValueError(f"template field {{{field_name}}} is not a plain name")
+        return self.get_value(field_name, args, kwargs), field_name
+
+
+_FORMATTER = _PlainFormatter()
+
+
+def render(template: str, /, **values: object) -> str:
+    """``template.format(**values)`` for plain ``{name}`` fields only (ValueError for ``{x.__class__}``)."""
+    return _FORMATTER.vformat(template, (), values)
+
+
+def render_fields(template: str) -> Iterator[str]:
+    """The field names of ``template``, nested format specs included."""
+    for _, name, spec, _ in string.Formatter().parse(template):
+        if name is not None:
+            yield name
+        if spec:
+            yield from render_fields(spec)
 
 
 def languages() -> list[str]:
@@ -29,6 +64,8 @@ def languages() -> list[str]:
 @lru_cache(maxsize=64)
 def _load(lang: str) -> dict[str, str]:
     table: dict[str, str] = {}
+    if not _LANG_TAG.fullmatch(lang):
+        return table
     folder = TEMPLATE_DIR / lang
     if not folder.is_dir():
         return table
@@ -57,7 +94,7 @@ class Templates:
         template = self._own.get(key) or self._fallback.get(key)
         if template is None:
             raise KeyError(f"no reply template {key!r} (add it to {TEMPLATE_DIR / FALLBACK}/)")
-        return template.format(**values)
+        return render(template, **values)
 
 
 def say(locale: str, key: str, **values: object) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from edge.nlu.runtime import Parse
 from edge.skills.base import Outcome, SkillContext
-from edge.skills.helpers import outcome, slot, words, words_of
+from edge.skills.helpers import clean_text, outcome, slot, whole_word_slots, words, words_of
 from edge.skills.store import utc_iso
 
 __all__ = ["ListsSkill", "list_item_text", "list_name", "name_in_words"]
@@ -22,7 +22,7 @@ def list_name(value: str | None, locale: str) -> str | None:
     if not value:
         return None
     drop = words_of(locale, "lists.name_words") | words_of("en", "lists.name_words")
-    kept = [w for w in words(value) if w not in drop]
+    kept = [w for w in words(clean_text(value)) if w not in drop]
     return " ".join(kept) or None
 
 
@@ -52,7 +52,7 @@ def list_item_text(parse: Parse, locale: str) -> str | None:
     """The item of an add/remove request: the ``item`` slot, else the text minus list name and filler words."""
     given = slot(parse, "item")
     if given:
-        return given
+        return clean_text(given) or None
     text = parse.text
     if not any(s.type == "list_name" for s in parse.slots):
         found = name_in_words(text, locale)
@@ -65,7 +65,7 @@ def list_item_text(parse: Parse, locale: str) -> str | None:
             text = text.replace(s.value, " ")
     drop = words_of(locale, "lists.filler_words") | words_of("en", "lists.filler_words") \
         | words_of(locale, "lists.name_words") | words_of("en", "lists.name_words")
-    kept = [w for w in words(text) if w not in drop]
+    kept = [w for w in words(clean_text(text)) if w not in drop]
     return " ".join(kept) or None
 
 
@@ -83,6 +83,7 @@ class ListsSkill:
         store = ctx.services.get("store")
         if store is None:
             return outcome(ctx, self.name, "lists.no_store")
+        parse = whole_word_slots(parse, ctx.locale)  # "item4859" tagged as "item4" + "859": neither is a name
         name = list_name(slot(parse, "list_name"), ctx.locale)
         if name is None:
             found = name_in_words(parse.text, ctx.locale)
@@ -105,19 +106,16 @@ class ListsSkill:
             out.need_slot = "list_name"
             return out
         now = utc_iso(ctx.clock())
-        created = False
-        list_id = self._list_id(store, name)
-        with store.transaction() as db:
-            if list_id is None:
-                db.execute("INSERT INTO lists (name, created) VALUES (?, ?)", (name, now))
-                created = True
-        list_id = self._list_id(store, name)
+        with store.transaction() as db:  # one transaction: a process adding beside this one cannot interleave
+            created = db.execute("INSERT INTO lists (name, created) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                 (name, now)).rowcount == 1
+            list_id = db.execute("SELECT id FROM lists WHERE name = ?", (name,)).fetchone()[0]
+            if item is not None:
+                db.execute("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, ?, 0)",
+                           (list_id, item, now))
         if item is None:
             key = "lists.created" if created else "lists.exists"
             return outcome(ctx, self.name, key, name=name, state={"list": name, "created": created})
-        with store.transaction() as db:
-            db.execute("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, ?, 0)",
-                       (list_id, item, now))
         return outcome(ctx, self.name, "lists.added", item=item, name=name,
                        state={"list": name, "added": item, "created": created})
 

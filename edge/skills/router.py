@@ -1,6 +1,7 @@
 """The skill router: every MASSIVE intent goes to a skill, with the dialogue around it.
 
-``SkillRouter`` implements the pipeline's ``Router`` protocol (``handle``, ``preview``, ``common_phrases``).
+``SkillRouter`` implements the ``Router`` protocol of :mod:`edge.skills.contract` (``handle``, ``preview``,
+``common_phrases``, ``stop_playback``, ``drop_pending``).
 Skills come from a registry: the built-ins, the time skills imported lazily by module path (an import
 that fails leaves their intents with an honest "not available" answer), and plugins (entry points of
 the group ``edge.skills``). A parse below ``threshold`` (or out of domain) gets a clarifying question;
@@ -12,15 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from edge.nlu.runtime import Parse, Slot
-from edge.pipeline.replies import Reply
+from edge.paths import data_dir
 from edge.skills.base import Outcome, Skill, SkillContext
+from edge.skills.contract import Reply, Router
 from edge.skills.dialogue import Pending, Session, answer_kind, merge_slots
 from edge.skills.i18n import Templates
 
@@ -67,8 +68,7 @@ _PHRASE_KEYS = ("common.unsure", "common.silence", "common.cancelled", "common.c
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/edge`` (default ``~/.local/share/edge``)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "edge"
+    return data_dir()
 
 
 class ContextFactory:
@@ -143,7 +143,7 @@ def _load_all(specs: Iterable[str], lazy: dict[str, tuple[str, ...]]) -> list[An
     return skills
 
 
-class SkillRouter:
+class SkillRouter(Router):
     """Routes parses to skills and runs the dialogue. Implements ``edge.pipeline.replies.Router``.
 
     ``context``: builds a turn's :class:`SkillContext` from its locale (default: a :class:`ContextFactory`
@@ -186,6 +186,10 @@ class SkillRouter:
                 except Exception as exc:  # one skill's failure must not keep the others playing
                     log.warning("skills: %s could not stop its playback (%s)", getattr(skill, "name", skill), exc)
         return stopped
+
+    def drop_pending(self) -> None:
+        """Forget the question the last reply asked (the user said "stop" over it)."""
+        self.session.pending = None
 
     # --- the Router protocol ----------------------------------------------------------------------
 
@@ -350,8 +354,15 @@ class SkillRouter:
         return self._run(skill, parse, ctx, session, act)
 
     def _safe(self, call: Callable[[], Outcome], ctx: SkillContext, name: str) -> Outcome:
+        from edge.skills.store import StoreError
+
         try:
             return call()
+        except StoreError as exc:  # nothing was saved: say why in one line, never confirm
+            from edge.skills.helpers import store_problem
+
+            log.debug("skills: %s could not use the store: %s", name, exc)
+            return store_problem(ctx, name, exc)
         except Exception as exc:  # a broken skill answers honestly; the assistant stays up
             log.exception("skills: %s failed", name)
             text = ctx.say("dialogue.failed", error=type(exc).__name__)

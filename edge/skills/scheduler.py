@@ -73,6 +73,8 @@ class Scheduler:
 
     def due_now(self) -> list[DueItem]:
         """Items whose time has come, marked fired (recurring alarms rescheduled) in one transaction."""
+        if not getattr(self.store, "available", True):
+            return []  # an unusable store holds nothing to fire (it said why when it was opened)
         now = self.clock()
         now_iso = utc_iso(now)
         items: list[DueItem] = []

@@ -7,8 +7,8 @@ from ``dialogue.intent_<intent>``) and, where something close IS possible, a hin
 from __future__ import annotations
 
 from edge.nlu.runtime import Parse
-from edge.pipeline.replies import Reply
 from edge.skills.base import Outcome, SkillContext
+from edge.skills.contract import Reply
 from edge.skills.i18n import Templates
 
 __all__ = ["HONEST_INTENTS", "JOKES", "SmallTalkSkill"]

@@ -100,7 +100,7 @@ class TtsEngine(ABC):
         """Synthesised audio of a piece; short ones ("Sorry,", "Hello!") are kept, since replies reuse them."""
         if len(piece.split()) > _CACHE_MAX_WORDS:
             return clean_audio(self._synthesize_sentence(piece))
-        cache = self.__dict__.setdefault("_phrase_cache", OrderedDict())
+        cache: OrderedDict[str, np.ndarray] = self.__dict__.setdefault("_phrase_cache", OrderedDict())
         audio = cache.get(piece)
         if audio is None:
             audio = clean_audio(self._synthesize_sentence(piece))

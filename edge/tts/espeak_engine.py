@@ -57,7 +57,7 @@ def espeak_voices(binary: str = "espeak-ng") -> frozenset[str]:
     except (OSError, subprocess.SubprocessError) as exc:
         raise TtsError(f"espeak-ng --voices failed ({exc}): reinstall espeak-ng (Debian: apt-get install "
                        f"espeak-ng)") from None
-    names = set()
+    names: set[str] = set()
     for line in out.splitlines()[1:]:
         cols = line.split()
         if len(cols) >= 5:

@@ -37,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 from num2words import CONVERTER_CLASSES, num2words
 
+from edge.locale_tags import language
 from edge.tts.lang_data import LANGS, Lang
 
 __all__ = ["normalize_for_speech", "num2words_lang", "speech_lang"]
@@ -45,7 +46,7 @@ _LOG = logging.getLogger(__name__)
 _N2W_ALIASES = {"nb": "no", "nn": "no"}
 _N2W_SKIP = frozenset({"ja"})  # kanji output that espeak-ng cannot read; it reads digits itself
 _KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ/ZWJ carry meaning in Persian and Indic scripts
-_TRANSLATE = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}
+_TRANSLATE: dict[int, int | str] = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}
 _TRANSLATE.update({0x2212: "-", 0x2010: "-", 0x2011: "-", 0x2103: "°C", 0x2109: "°F", 0x02DA: "°"})
 _MD = re.compile(r"[*`~_]+|^#+\s+", re.MULTILINE)
 _WS = re.compile(r"[^\S\n]+")
@@ -57,7 +58,7 @@ _NL = re.compile(r"\s*\n\s*")
 
 def speech_lang(locale: str) -> str:
     """The bare language of a locale tag ("en-US" -> "en", "pt_BR" -> "pt")."""
-    return (locale or "en").replace("_", "-").split("-")[0].lower()
+    return language(locale)
 
 
 def num2words_lang(locale: str) -> str | None:
@@ -205,6 +206,15 @@ class _Normalizer:
         self.say = _Speller(locale, self.lang)
         self.num = self.lang.number_re if self.lang else r"[0-9]+"
 
+    @property
+    def _lang(self) -> Lang:
+        assert self.lang is not None  # the rule passes run only for a language with data
+        return self.lang
+
+    def _rule(self, fn: Callable[..., str | None]) -> Callable[[re.Match[str]], str | None]:
+        """A language's rule ``fn(speller, match, previous word)`` as a substitution."""
+        return lambda m: fn(self.say, m, _prev_word(m))
+
     def run(self, text: str) -> str:
         passes: list[Callable[[str], str]] = [_clean]
         if self.lang is not None:
@@ -223,18 +233,22 @@ class _Normalizer:
 
     # 2. abbreviations
     def abbreviations(self, text: str) -> str:
-        for written, spoken, when in self.lang.abbreviations:
+        for written, spoken, when in self._lang.abbreviations:
             before = r"(?<![\w.])" if written[0].isalnum() else ""
             after = r"(?!\w)" if written[-1].isalnum() else ""
             cond = {"name": r"(?=\s+[A-ZÀ-ÖØ-Þ])", "number": r"(?=\s*[0-9])"}.get(when, "")
             pattern = re.compile(before + re.escape(written).replace(r"\ ", r"\s?") + after + cond)
             keep_end = when == "end"
-            text = _sub(pattern, lambda m, s=spoken, k=keep_end: s + "." if k and _keeps_end(m) else s, text)
+
+            def said(m: re.Match[str], s: str = spoken, k: bool = keep_end) -> str:
+                return s + "." if k and _keeps_end(m) else s
+
+            text = _sub(pattern, said, text)
         return text
 
     # 3. dates
     def dates(self, text: str) -> str:
-        lang = self.lang
+        lang = self._lang
 
         def numeric(y: str, mo: str, d: str, m: re.Match[str]) -> str | None:
             month, day = int(mo), int(d)
@@ -251,17 +265,17 @@ class _Normalizer:
             text = _sub(re.compile(r"(?<![\w.,])([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})(?![\w.])"),
                         lambda m: numeric(m[3], m[2], m[1], m), text)
         for pattern, fn in lang.date_patterns:
-            text = _sub(pattern, lambda m, fn=fn: fn(self.say, m, _prev_word(m)), text)
+            text = _sub(pattern, self._rule(fn), text)
         return text
 
     # 4. times
     def times(self, text: str) -> str:
-        for pattern in self.lang.time_patterns:
+        for pattern in self._lang.time_patterns:
             def repl(m: re.Match[str]) -> str | None:
                 h, mi = int(m["h"]), int(m.groupdict().get("m") or 0)
                 if h > 24 or mi > 59 or (h == 24 and mi):
                     return None
-                out = self.lang.time(self.say, h, mi, m.groupdict().get("ampm"))
+                out = self._lang.time(self.say, h, mi, m.groupdict().get("ampm"))
                 return out + "." if _keeps_end(m) else out
 
             text = _sub(pattern, repl, text)
@@ -269,7 +283,7 @@ class _Normalizer:
 
     # 5. money
     def money(self, text: str) -> str:
-        lang = self.lang
+        lang = self._lang
         syms = "|".join(re.escape(s) for s in sorted(lang.currency_symbols, key=len, reverse=True))
         codes = "|".join(lang.currencies)
         scales = "|".join(sorted(lang.scales, key=len, reverse=True))
@@ -283,7 +297,7 @@ class _Normalizer:
         return text
 
     def _money(self, m: re.Match[str]) -> str | None:
-        lang, say = self.lang, self.say
+        lang, say = self._lang, self.say
         iso = m["code"] or lang.currency_symbols[m["sym"]]
         one, many, minor_one, minor_many = lang.currencies[iso]
         fem = iso in lang.feminine_currencies
@@ -310,17 +324,17 @@ class _Normalizer:
     # 6. percent
     def percent(self, text: str) -> str:
         pattern = re.compile(rf"(?<![\w.,])(-?{self.num})\s?%")
-        return _sub(pattern, lambda m: f"{self.say.number(m[1])} {self.lang.percent}", text)
+        return _sub(pattern, lambda m: f"{self.say.number(m[1])} {self._lang.percent}", text)
 
     # 7. ordinals
     def ordinals(self, text: str) -> str:
-        for pattern, fn in self.lang.ordinal_patterns:
-            text = _sub(pattern, lambda m, fn=fn: fn(self.say, m, _prev_word(m)), text)
+        for pattern, fn in self._lang.ordinal_patterns:
+            text = _sub(pattern, self._rule(fn), text)
         return text
 
     # 8. decades ("the 1990s", "the '80s"), before units so that "s" is not read as seconds
     def decades(self, text: str) -> str:
-        if self.lang.code != "en":
+        if self._lang.code != "en":
             return text
         say = self.say
 
@@ -334,7 +348,7 @@ class _Normalizer:
 
     # 10. years, after units so that "in 1500 ms" stays a duration
     def years(self, text: str) -> str:
-        lang, say = self.lang, self.say
+        lang, say = self._lang, self.say
         if lang.year_cues:
             cues = "|".join(lang.year_cues)
             text = _sub(re.compile(rf"(?i)\b({cues})\s([0-9]{{4}})(?![\w.,–-]?[0-9])"),
@@ -346,7 +360,7 @@ class _Normalizer:
 
     # 9. units
     def units(self, text: str) -> str:
-        lang, say = self.lang, self.say
+        lang, say = self._lang, self.say
         symbols = "|".join(re.escape(s) for s in sorted(lang.unit_symbols, key=len, reverse=True))
         pattern = re.compile(rf"(?<![\w.,])(-?{self.num})\s?({symbols})(?![\w/°²³'’])")
 
@@ -375,14 +389,14 @@ class _Normalizer:
             if a is None or b is None or a >= b:
                 return None
             if len(m[1]) == len(m[2]) == 4 and 1100 <= a < b <= 2099:  # "2020-2025": years
-                return f"{say.year(int(a))} {self.lang.to} {say.year(int(b))}"
-            return f"{say.number(m[1])} {self.lang.to} {say.number(m[2])}"
+                return f"{say.year(int(a))} {self._lang.to} {say.year(int(b))}"
+            return f"{say.number(m[1])} {self._lang.to} {say.number(m[2])}"
 
         return _sub(re.compile(rf"(?<![\w.,-])({self.num})(?:-|\s?–\s?)({self.num})(?![\w.,-]?[0-9])"), rng, text)
 
     # 12. negative numbers and symbols
     def symbols(self, text: str) -> str:
-        lang = self.lang
+        lang = self._lang
         text = re.sub(r"(?<![\w.,)-])-(?=[0-9])", f"{lang.minus} ", text)
         sym = lang.symbols
         text = re.sub(r"(?<=[0-9])\s?\+\s?(?=[0-9])", f" {sym['+']} ", text)

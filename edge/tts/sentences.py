@@ -91,7 +91,7 @@ def split_sentences(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     """Sentences of ``text`` in order, each at most ``max_chars`` long, without empty or unspeakable pieces."""
     if not isinstance(text, str) or not text.strip():
         return []
-    out = []
+    out: list[str] = []
     for line in text.splitlines():
         for piece in _split_line(line):
             piece = " ".join(piece.split())

@@ -18,6 +18,27 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, RichLog, Static
 
+from edge.pipeline.events import (
+    AppError,
+    AppLevel,
+    AppLoaded,
+    AppLoadFailed,
+    AppLoading,
+    AppMic,
+    AppNote,
+    AppStopped,
+    AppStore,
+    ErrorRaised,
+    Event,
+    IntentParsed,
+    Listening,
+    PartialTranscript,
+    ReplyChosen,
+    ReplyDone,
+    Transcript,
+    TurnSummary,
+    WarningRaised,
+)
 from edge.tui.pending import pending_items
 from edge.tui.widgets import LatencyPanel, LevelMeter, PendingPanel, StatusLine, TurnPanel
 from edge.tui.worker import AssistantWorker, Loaded, MicState, TuiSettings, canonical_locale
@@ -38,13 +59,76 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class WorkerNote(Message):
-    """Something the assistant thread reports (see edge.tui.worker for the kinds)."""
+_CSS = """
+#status { height: auto; max-height: 2; background: $boost; padding: 0 1; }
+#meter { height: 1; padding: 0 1; }
+#body { height: 1fr; }
+#main { height: 1fr; }
+#left { width: 2fr; }
+#right { width: 1fr; min-width: 36; }
+#turn { height: auto; border: round $primary; padding: 0 1; }
+#log { height: 1fr; border: round $panel; }
+#pending { height: 1fr; border: round $primary; padding: 0 1; }
+#latency { height: auto; border: round $primary; padding: 0 1; }
+#notice { height: auto; max-height: 3; padding: 0 1; }
+#too-small { display: none; content-align: center middle; height: 1fr; }
+Screen.too-small #body { display: none; }
+Screen.too-small #too-small { display: block; }
+"""
 
-    def __init__(self, kind: str, value: Any) -> None:
+
+def vad_state(event: Event) -> str | None:
+    """What the meter shows as the VAD/dialogue state after ``event`` (None: no change)."""
+    if event.kind not in _STATES or (isinstance(event, Listening) and not event.live):
+        return None
+    return _STATES[event.kind]
+
+
+def event_line(event: Event) -> str:
+    """One line of the events log."""
+    d = event.data
+    if event.kind == "turn":  # the rest of a turn was logged as it happened: its latency only
+        data = " ".join(f"{k}={v:.0f}ms" for k, v in d.get("latency_ms", {}).items())
+        data += " (measured)" if d.get("measured") else " (estimated)"
+    else:
+        data = " ".join(f"{k}={_short(v)}" for k, v in d.items() if k != "slots" and v is not None)
+        if d.get("slots"):
+            data += " slots=" + ",".join(f"{s['type']}:{s['value']}" for s in d["slots"])
+    return f"{event.t:8.2f} #{event.turn:<3} {event.kind:<12} {data}"
+
+
+def layout() -> ComposeResult:
+    """The screen: status, level meter, last turn and events log, pending items and latency, input."""
+    with Vertical(id="body"):
+        yield StatusLine("loading...", id="status")
+        yield LevelMeter(id="meter")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                turn = TurnPanel(id="turn")
+                turn.border_title = "last turn"
+                yield turn
+                log = RichLog(id="log", max_lines=500, wrap=True, markup=False)
+                log.border_title = "events"
+                yield log
+            with Vertical(id="right"):
+                pending = PendingPanel(id="pending")
+                pending.border_title = "pending alarms, timers, reminders"
+                yield pending
+                latency = LatencyPanel("no turn yet", id="latency")
+                latency.border_title = "latency, last turn"
+                yield latency
+        yield Static(id="notice")
+        yield Input(placeholder="type to the assistant (or /help)", id="input")
+        yield Footer()
+    yield Static(f"terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}", id="too-small")
+
+
+class WorkerNote(Message):
+    """An event from the assistant thread's bus (the pipeline's, or the worker's own ``App*`` events)."""
+
+    def __init__(self, event: Event) -> None:
         super().__init__()
-        self.kind = kind
-        self.value = value
+        self.event = event
 
 
 class Chooser(ModalScreen[str | None]):
@@ -77,22 +161,7 @@ class EdgeApp(App[int]):
     """`edge tui`: the voice assistant in a terminal."""
 
     TITLE = "edge"
-    CSS = """
-    #status { height: auto; max-height: 2; background: $boost; padding: 0 1; }
-    #meter { height: 1; padding: 0 1; }
-    #body { height: 1fr; }
-    #main { height: 1fr; }
-    #left { width: 2fr; }
-    #right { width: 1fr; min-width: 36; }
-    #turn { height: auto; border: round $primary; padding: 0 1; }
-    #log { height: 1fr; border: round $panel; }
-    #pending { height: 1fr; border: round $primary; padding: 0 1; }
-    #latency { height: auto; border: round $primary; padding: 0 1; }
-    #notice { height: auto; max-height: 3; padding: 0 1; }
-    #too-small { display: none; content-align: center middle; height: 1fr; }
-    Screen.too-small #body { display: none; }
-    Screen.too-small #too-small { display: block; }
-    """
+    CSS = _CSS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "push_to_talk", "Push to talk"),
         Binding("escape", "stop_speaking", "Stop speaking"),
@@ -118,28 +187,7 @@ class EdgeApp(App[int]):
     # --- layout ---------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="body"):
-            yield StatusLine("loading...", id="status")
-            yield LevelMeter(id="meter")
-            with Horizontal(id="main"):
-                with Vertical(id="left"):
-                    turn = TurnPanel(id="turn")
-                    turn.border_title = "last turn"
-                    yield turn
-                    log = RichLog(id="log", max_lines=500, wrap=True, markup=False)
-                    log.border_title = "events"
-                    yield log
-                with Vertical(id="right"):
-                    pending = PendingPanel(id="pending")
-                    pending.border_title = "pending alarms, timers, reminders"
-                    yield pending
-                    latency = LatencyPanel("no turn yet", id="latency")
-                    latency.border_title = "latency, last turn"
-                    yield latency
-            yield Static(id="notice")
-            yield Input(placeholder="type to the assistant (or /help)", id="input")
-            yield Footer()
-        yield Static(f"terminal too small: make it at least {MIN_WIDTH}x{MIN_HEIGHT}", id="too-small")
+        yield from layout()
 
     def on_mount(self) -> None:
         # Looked up once: the level alone arrives ten times a second.
@@ -166,38 +214,39 @@ class EdgeApp(App[int]):
 
     # --- from the worker thread -----------------------------------------------------------------------
 
-    def _from_worker(self, kind: str, value: Any) -> None:
+    def _from_worker(self, event: Event) -> None:
         try:
-            self.post_message(WorkerNote(kind, value))
+            self.post_message(WorkerNote(event))
         except RuntimeError:  # the app's loop is gone (quitting)
             pass
 
     def on_worker_note(self, note: WorkerNote) -> None:
-        kind, value = note.kind, note.value
-        if kind == "event":
-            self._on_event(value)
-        elif kind == "level":
-            self.meter.set_level(value)
-        elif kind == "mic":
-            self._on_mic(value)
-        elif kind == "loading":
-            status = f"loading models: profile {value['profile']}, locale {value['locale']}..."
-            self.status.update(status)
-        elif kind == "loaded":
-            self._on_loaded(value)
-        elif kind == "load_failed":
-            self.notice(value, error=True)
-            if self.loaded is not None:
-                self._on_loaded(self.loaded, problems=False)
-            else:
-                self.status.update("edge  no assistant loaded: /profile NAME (F3 lists them)")
-        elif kind == "store":
-            self.store = value
-            self.refresh_pending()
-        elif kind == "error":
-            self.notice(value, error=True)
-        elif kind == "note":
-            self.notice(value)
+        match note.event:
+            case AppLevel(db=db):
+                self.meter.set_level(db)
+            case AppMic(state=state):
+                self._on_mic(state)
+            case AppLoading(profile=profile, locale=locale):
+                self.status.update(f"loading models: profile {profile}, locale {locale}...")
+            case AppLoaded(loaded=loaded):
+                self._on_loaded(loaded)
+            case AppLoadFailed(message=message):
+                self.notice(message, error=True)
+                if self.loaded is not None:
+                    self._on_loaded(self.loaded, problems=False)
+                else:
+                    self.status.update("edge  no assistant loaded: /profile NAME (F3 lists them)")
+            case AppStore(store=store):
+                self.store = store
+                self.refresh_pending()
+            case AppError(message=message):
+                self.notice(message, error=True)
+            case AppNote(message=message):
+                self.notice(message)
+            case AppStopped():
+                pass
+            case event:
+                self._on_event(event)
 
     def _on_loaded(self, loaded: Loaded, problems: bool = True) -> None:
         self.loaded = loaded
@@ -225,46 +274,34 @@ class EdgeApp(App[int]):
             meter.set_vad("off")
             self.notice(state.message or short, error=state.state == "failed")
 
-    def _on_event(self, event: Any) -> None:
-        d = event.data
-        self.log_line(self._event_line(event))
+    def _on_event(self, event: Event) -> None:
+        self.log_line(event_line(event))
+        state = vad_state(event)
+        if state is not None:
+            self.meter.set_vad(state)
         turn = self.turn_panel
-        if event.kind in _STATES and (event.kind != "listening" or d.get("live")):
-            self.meter.set_vad(_STATES[event.kind])
-        if event.kind == "partial":
-            turn.partial(d.get("text", ""))
-        elif event.kind == "transcript":
-            self.transcripts.append(d.get("text", ""))
-            turn.transcript(d.get("text", ""), d.get("engine", ""))
-        elif event.kind == "intent":
-            turn.set_intent(d)
-        elif event.kind == "reply":
-            self.replies += 1
-            speaking = self.loaded is not None and self.loaded.tts != "off"
-            turn.set_reply(d.get("text", ""), "speaking..." if speaking else "not spoken")
-        elif event.kind == "reply_done":
-            audio_s = d.get("audio_s") or 0.0
-            turn.set_reply_state(f"spoken, {audio_s:.1f} s" if audio_s else "not spoken")
-        elif event.kind == "turn":
-            self.turns += 1
-            self.latency.show(d.get("latency_ms", {}), bool(d.get("measured")))
-            if self.mic_state.state == "on":
-                self.meter.set_vad("silence")
-            self.refresh_pending()
-        elif event.kind in ("warning", "error"):
-            self.notice(f"{event.kind}: {d.get('message', '')}", error=event.kind == "error")
-
-    @staticmethod
-    def _event_line(event: Any) -> str:
-        d = event.data
-        if event.kind == "turn":  # the rest of a turn was logged as it happened: its latency only
-            data = " ".join(f"{k}={v:.0f}ms" for k, v in d.get("latency_ms", {}).items())
-            data += " (measured)" if d.get("measured") else " (estimated)"
-        else:
-            data = " ".join(f"{k}={_short(v)}" for k, v in d.items() if k != "slots" and v is not None)
-            if d.get("slots"):
-                data += " slots=" + ",".join(f"{s['type']}:{s['value']}" for s in d["slots"])
-        return f"{event.t:8.2f} #{event.turn:<3} {event.kind:<12} {data}"
+        match event:
+            case PartialTranscript(text=text):
+                turn.partial(text)
+            case Transcript(text=text, engine=engine):
+                self.transcripts.append(text)
+                turn.transcript(text, engine)
+            case IntentParsed():
+                turn.set_intent(event.data)
+            case ReplyChosen(text=text):
+                self.replies += 1
+                speaking = self.loaded is not None and self.loaded.tts != "off"
+                turn.set_reply(text, "speaking..." if speaking else "not spoken")
+            case ReplyDone(audio_s=audio_s):
+                turn.set_reply_state(f"spoken, {audio_s:.1f} s" if audio_s else "not spoken")
+            case TurnSummary(latency_ms=latency_ms, measured=measured):
+                self.turns += 1
+                self.latency.show(latency_ms, measured)
+                if self.mic_state.state == "on":
+                    self.meter.set_vad("silence")
+                self.refresh_pending()
+            case WarningRaised(message=message) | ErrorRaised(message=message):
+                self.notice(f"{event.kind}: {message}", error=event.kind == "error")
 
     # --- panels ---------------------------------------------------------------------------------------
 

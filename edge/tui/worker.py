@@ -1,35 +1,51 @@
 """The app's one assistant thread: builds the pipeline, listens on the microphone, serves typed turns.
 
 The pipeline is not thread-safe, so everything that touches it runs here: the microphone loop
-(:meth:`Pipeline.run` over a metered microphone iterator), typed lines (``pipeline.respond`` between
-microphone blocks, or while waiting on the queue when there is no microphone) and rebuilding it for
-another locale or profile. The app only talks to it through :meth:`AssistantWorker.submit` and friends,
-and hears back through ``notify(kind, value)``, called from this thread:
-
-``loading`` (dict), ``loaded`` (:class:`Loaded`), ``load_failed`` (str), ``mic`` (:class:`MicState`),
-``level`` (dBFS float, ~10 per second), ``event`` (a pipeline :class:`~edge.pipeline.events.Event`),
-``store`` (the skills store, or None), ``error`` (str), ``note`` (str), ``stopped`` (None).
+(:meth:`Pipeline.run` over a metered microphone iterator), typed lines (``pipeline.typed_turn`` between
+microphone blocks, or while waiting on the queue when there is no microphone) and rebuilding it
+(:func:`edge.assembly.assemble`, degraded) for another locale or profile. The app only talks to it through
+:meth:`AssistantWorker.submit` and friends, and hears back through the worker's one event bus: the
+pipeline's events and the worker's own (``AppLoading``, ``AppLoaded``, ``AppMic``, ``AppLevel``...,
+:mod:`edge.pipeline.events`), delivered on this thread.
 """
 
 from __future__ import annotations
 
-import inspect
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.audio.devices import SILENCE_DB, db_level
-from edge.pipeline.events import Event, EventBus
+from edge.locale_tags import canonical
+from edge.pipeline.events import (
+    AppError,
+    AppLevel,
+    AppLoaded,
+    AppLoadFailed,
+    AppLoading,
+    AppMic,
+    AppNote,
+    AppStopped,
+    AppStore,
+    ErrorRaised,
+    Event,
+    EventBus,
+)
 
-__all__ = ["AssistantWorker", "Loaded", "MicState", "TuiSettings", "build_pipeline", "canonical_locale"]
+if TYPE_CHECKING:
+    from edge.assembly import Assistant
+    from edge.pipeline.assistant import Pipeline
+    from edge.pipeline.listening import WakeDetector
+    from edge.profiles import Profile
 
-Notify = Callable[[str, Any], None]
+__all__ = ["AssistantWorker", "Loaded", "MicState", "TuiSettings", "canonical_locale", "loaded_record"]
+
 LEVEL_INTERVAL_S = 0.1  # level meter updates: ~10 per second
 MIC_RETRY_S = 2.0  # a failed microphone is tried again this often
 
@@ -85,115 +101,62 @@ class _Control:
 
 def canonical_locale(tag: str) -> str | None:
     """``tag`` as MASSIVE spells it ("de-de" is "de-DE"); None if no MASSIVE language matches."""
-    from edge.nlu.locales import MASSIVE_LOCALES, is_known_locale
+    from edge.nlu.locales import MASSIVE_LOCALES
 
-    exact = {loc.lower(): loc for loc in MASSIVE_LOCALES}
-    cleaned = tag.strip().replace("_", "-")
-    locale = exact.get(cleaned.lower(), cleaned)
-    return locale if locale and is_known_locale(locale) else None
+    return canonical(tag, MASSIVE_LOCALES)
 
 
-def _accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The keyword arguments (not None) that ``fn`` takes: the pipeline's options vary between versions."""
-    params = inspect.signature(fn).parameters
-    return {k: v for k, v in kwargs.items() if v is not None and k in params}
+def loaded_record(assistant: Assistant, settings: TuiSettings, sink_desc: str) -> Loaded:
+    """What the header shows of an assembled assistant."""
+    pipeline, profile, locale = assistant.pipeline, assistant.profile, assistant.locale
+    return Loaded(profile=profile.name, locale=locale, asr=_asr_label(pipeline.asr, profile, locale),
+                  nlu=Path(profile.nlu.model).stem, tts=_tts_label(pipeline.tts, profile, locale, settings.voice),
+                  output=sink_desc, can_listen=pipeline.asr is not None,
+                  wake=getattr(assistant.wake, "phrase", None) if pipeline.wake is not None else None,
+                  problems=tuple(assistant.warnings))
 
 
-def load_wake(spec: str | None, notify: Notify) -> tuple[Any, str | None]:
-    """The wake detector for a phrase or model path (None: always listening) and a problem to show."""
-    if spec is None or spec.strip().lower() in ("", "none", "off"):
-        return None, None
-    try:
-        from edge.wake import load_detector
-    except ImportError as exc:
-        return None, f"wake word {spec!r} is not available in this installation ({exc}): always listening"
-    def progress(*info: Any) -> None:
-        notify("note", "wake word: " + " ".join(map(str, info)))
-
-    try:
-        return load_detector(spec, progress=progress, lazy=True), None  # Whisper shared in build_pipeline
-    except Exception as exc:  # whatever the loader raises, the user gets one line and the app goes on
-        return None, f"cannot load the wake word {spec!r} ({exc}): always listening"
-
-
-def build_pipeline(profile: Any, locale: str, settings: TuiSettings, sink: Any, sink_desc: str,
-                   bus: EventBus, wake: Any = None) -> tuple[Any, Loaded]:
-    """The pipeline for ``profile`` and ``locale``; where a stage fails to load, every stage that does: without
-    ASR it serves typed turns only, without TTS it answers in text. Only the NLU and the VAD are required
-    (PipelineError otherwise). Returns the pipeline and what it runs."""
-    from edge.pipeline.assistant import Pipeline
-    from edge.pipeline.loader import PipelineError
-
-    problems: list[str] = []
-    options = _accepted(Pipeline.from_profile, wake=wake)
-    if wake is not None and "wake" not in options:
-        problems.append("this pipeline has no wake word support: always listening")
-    try:
-        pipeline = Pipeline.from_profile(profile, locale, sink=sink, bus=bus, speak=settings.speak,
-                                         voice=settings.voice, data_dir=settings.data_dir, **options)
-    except PipelineError:
-        pipeline = _partial_pipeline(profile, locale, settings, sink, bus, wake, problems)
-    asr = pipeline.asr
-    if wake is not None and getattr(wake, "verifier", None) is not None:
-        try:  # the wake word's Whisper check uses this pipeline's Whisper engine where it is one
-            from edge.wake import share_asr
-
-            share_asr(wake, asr)
-        except Exception as exc:  # noqa: BLE001 - a check that cannot load: stage 1 alone, said once
-            wake.verifier = None
-            problems.append(f"wake word check unavailable ({str(exc).splitlines()[0][:100]}): more false wakes")
-    loaded = Loaded(profile=profile.name, locale=locale, asr=_asr_label(asr, profile, locale),
-                    nlu=Path(profile.nlu.model).stem, tts=_tts_label(pipeline.tts, profile, locale, settings.voice),
-                    output=sink_desc, can_listen=asr is not None,
-                    wake=getattr(wake, "phrase", None) if getattr(pipeline, "wake", None) is not None else None,
-                    problems=tuple(problems))
-    return pipeline, loaded
-
-
-def _partial_pipeline(profile: Any, locale: str, settings: TuiSettings, sink: Any, bus: EventBus, wake: Any,
-                      problems: list[str]) -> Any:
-    """What from_profile builds, stage by stage, leaving out (and reporting) the ASR or TTS that fails."""
-    from edge.pipeline.assistant import Pipeline
-    from edge.pipeline.loader import PipelineError, load_asr, load_endpointer, load_nlu, load_router, load_tts
-
-    nlu = load_nlu(profile)
-    endpointer = load_endpointer(profile)
-    asr = None
-    try:
-        asr = load_asr(profile, locale)
-    except PipelineError as exc:
-        problems.append(f"no speech input for {locale}: {exc}")
-    tts = None
-    if settings.speak:
-        try:
-            tts = load_tts(profile, locale, settings.voice)
-        except PipelineError as exc:
-            problems.append(f"replies are not spoken: {exc}")
-    announcements: list[str] = []
-    router = load_router(sink, settings.data_dir, announcements.append)
-    dialogue = getattr(profile, "dialogue", None)
-    extra = _accepted(Pipeline.__init__, wake=wake, barge_in=getattr(dialogue, "barge_in", None),
-                      barge_in_threshold=getattr(dialogue, "barge_in_threshold", None),
-                      barge_in_min_speech_ms=getattr(dialogue, "barge_in_min_speech_ms", None),
-                      wake_window_s=getattr(dialogue, "wake_window_s", None),
-                      follow_up_s=getattr(dialogue, "follow_up_s", None))
-    return Pipeline(endpointer=endpointer, asr=asr, nlu=nlu, tts=tts, sink=sink, locale=locale,  # type: ignore[arg-type]
-                    router=router, bus=bus, speculate_ms=profile.asr.speculate_ms,  # type: ignore[arg-type]
-                    partial_interval_ms=profile.asr.partial_interval_ms, announcements=announcements, **extra)
-
-
-def _asr_label(asr: Any, profile: Any, locale: str) -> str:
+def _asr_label(asr: Any, profile: Profile, locale: str) -> str:
     if asr is None:
         return "off"
     return str(getattr(asr, "model_id", None) or profile.asr_model(locale) or asr.name)
 
 
-def _tts_label(tts: Any, profile: Any, locale: str, voice: str | None) -> str:
+def _tts_label(tts: Any, profile: Profile, locale: str, voice: str | None) -> str:
     if tts is None:
         return "off"
     path = getattr(tts, "model_path", None)
     chosen = Path(path).stem if path else (voice or profile.tts_voice(locale))
     return f"{tts.name}:{chosen}" if chosen and chosen != "auto" else str(tts.name)
+
+
+def wake_for(settings: TuiSettings, profile: Profile, cache: dict[str, WakeDetector | None],
+             bus: EventBus) -> WakeDetector | None:
+    """The wake detector --wake (or else the profile's ``[dialogue] wake_phrase``) asks for, loaded once into
+    ``cache``; one that cannot load is said once, and the assistant listens without it."""
+    from edge.assembly import FrontEnd, WakeLoadError, load_wake, wake_spec
+
+    spec = wake_spec(FrontEnd(wake=settings.wake), profile)
+    if spec is None:
+        return None
+    if spec not in cache:
+        try:
+            cache[spec] = load_wake(spec, lambda line: bus.emit(AppNote(message=f"wake word: {line}")))
+        except WakeLoadError as exc:
+            cache[spec] = None
+            bus.emit(AppError(message=exc.degraded()))
+    return cache[spec]
+
+
+def _output_device(settings: TuiSettings) -> str | int | None:
+    from edge.profiles import ProfileError, load_profile
+
+    if settings.output_device is not None:
+        return settings.output_device
+    try:
+        return load_profile(settings.profile).audio.output_device
+    except ProfileError:  # reported when the pipeline loads
+        return None
 
 
 def open_reply_sink(spec: str | None, device: str | int | None) -> tuple[Any, str, str | None]:
@@ -213,13 +176,14 @@ class AssistantWorker:
     """Owns the pipeline in one thread. Thread-safe entry points: submit, switch, push_to_talk,
     stop_speaking, stop."""
 
-    def __init__(self, settings: TuiSettings, notify: Notify) -> None:
+    def __init__(self, settings: TuiSettings, on_event: Callable[[Event], None]) -> None:
         self.settings = settings
-        self.notify = notify
         self.bus = EventBus()
         self.bus.subscribe(self._on_event)
-        self.pipeline: Any = None
-        self.profile: Any = None
+        self.bus.subscribe(on_event)
+        self.assistant: Assistant | None = None
+        self.pipeline: Pipeline | None = None
+        self.profile: Profile | None = None
         self.locale = settings.locale
         self.loaded: Loaded | None = None
         self._requests: queue.Queue[str | _Control] = queue.Queue()
@@ -229,8 +193,7 @@ class AssistantWorker:
         self._mic_failed_with: str | None = None
         self._mic_retry_at = 0.0
         self._in_speech = False
-        self._scheduler: Any = None
-        self._wakes: dict[str, tuple[Any, str | None]] = {}
+        self._wakes: dict[str, WakeDetector | None] = {}
         self._sink: Any = None
         self._sink_desc = "none"
         self._thread = threading.Thread(target=self._main, name="edge-tui-assistant", daemon=True)
@@ -281,9 +244,9 @@ class AssistantWorker:
 
     def _main(self) -> None:
         try:
-            self._sink, self._sink_desc, problem = open_reply_sink(self.settings.output, self._output_device())
+            self._sink, self._sink_desc, problem = open_reply_sink(self.settings.output, _output_device(self.settings))
             if problem:
-                self.notify("error", problem)
+                self.bus.emit(AppError(message=problem))
             self._load(self.settings.profile, self.settings.locale, first=True)
             while not self._stopping.is_set():
                 if self._control is None:
@@ -297,20 +260,10 @@ class AssistantWorker:
                 else:
                     self._serve_typed(MIC_RETRY_S if self._mic_wanted() else None)
         except Exception as exc:  # the app must hear about it rather than lose its assistant silently
-            self.notify("error", f"assistant stopped: {type(exc).__name__}: {exc}")
+            self.bus.emit(AppError(message=f"assistant stopped: {type(exc).__name__}: {exc}"))
         finally:
             self._close()
-            self.notify("stopped", None)
-
-    def _output_device(self) -> str | int | None:
-        from edge.profiles import ProfileError, load_profile
-
-        if self.settings.output_device is not None:
-            return self.settings.output_device
-        try:
-            return load_profile(self.settings.profile).audio.output_device
-        except ProfileError:  # reported when the pipeline loads
-            return None
+            self.bus.emit(AppStopped())
 
     def _mic_wanted(self) -> bool:
         return self.settings.mic and self.loaded is not None and self.loaded.can_listen
@@ -319,62 +272,36 @@ class AssistantWorker:
         return self._mic_wanted() and (self._mic_failed_with is None or time.monotonic() >= self._mic_retry_at)
 
     def _load(self, profile_name: str | None, locale: str, first: bool = False) -> bool:
+        from edge.assembly import FrontEnd, assemble
         from edge.pipeline.loader import PipelineError
         from edge.profiles import ProfileError, load_profile
 
-        self.notify("loading", {"profile": profile_name or "desktop", "locale": locale})
+        self.bus.emit(AppLoading(profile=profile_name or "desktop", locale=locale))
         try:
             profile = load_profile(profile_name)
-            wake = self._wake_for(profile)
-            pipeline, loaded = build_pipeline(profile, locale, self.settings, self._sink, self._sink_desc, self.bus,
-                                              wake)
+            wake = wake_for(self.settings, profile, self._wakes, self.bus)
+            settings = self.settings
+            front = FrontEnd(sink=self._sink, bus=self.bus, wake="none" if wake is None else None,
+                             wake_detector=wake, data_dir=settings.data_dir, speak=settings.speak,
+                             voice=settings.voice, announce=True)
+            assistant = assemble(profile, locale, front, degrade=True)
         except (ProfileError, PipelineError) as exc:
             what = "cannot start" if first or self.pipeline is None else "kept the current setup"
-            self.notify("load_failed", f"{what}: {exc}")
+            self.bus.emit(AppLoadFailed(message=f"{what}: {exc}"))
             return False
-        old = self.pipeline
-        self._stop_scheduler()
-        if old is not None:
-            old.close()
-        self.pipeline, self.profile, self.locale, self.loaded = pipeline, profile, locale, loaded
+        if self.assistant is not None:
+            self.assistant.close()
+        loaded = loaded_record(assistant, self.settings, self._sink_desc)
+        self.assistant, self.pipeline, self.profile, self.locale, self.loaded = (
+            assistant, assistant.pipeline, profile, locale, loaded)
         self._mic_failed_with = None
-        self._start_scheduler()
-        self.notify("loaded", loaded)
+        self.bus.emit(AppStore(store=assistant.store))
+        self.bus.emit(AppLoaded(loaded=loaded))
         if not self.settings.mic:
-            self.notify("mic", MicState("off", "microphone off (--no-mic): type below"))
+            self.bus.emit(AppMic(state=MicState("off", "microphone off (--no-mic): type below")))
         elif not loaded.can_listen:
-            self.notify("mic", MicState("unusable", f"no speech recognition for {locale}: type below"))
+            self.bus.emit(AppMic(state=MicState("unusable", f"no speech recognition for {locale}: type below")))
         return True
-
-    def _wake_for(self, profile: Any) -> Any:
-        """The wake detector --wake (or else the profile's ``[dialogue] wake_phrase``) asks for, loaded once."""
-        spec = self.settings.wake
-        if spec is None:
-            spec = getattr(getattr(profile, "dialogue", None), "wake_phrase", None)
-        if spec is None:
-            return None
-        if spec not in self._wakes:
-            self._wakes[spec] = load_wake(spec, self.notify)
-            if self._wakes[spec][1]:
-                self.notify("error", self._wakes[spec][1])
-        return self._wakes[spec][0]
-
-    def _start_scheduler(self) -> None:
-        from edge.commands.run import _start_scheduler
-
-        try:
-            self._scheduler = _start_scheduler(self.pipeline, self.locale)
-        except Exception as exc:  # alarms then do not ring, the rest works
-            self.notify("error", f"alarms and timers will not ring: {exc}")
-            self._scheduler = None
-        context = getattr(self.pipeline.router, "context", None)
-        store = context(self.locale).services.get("store") if context is not None else None
-        self.notify("store", store)
-
-    def _stop_scheduler(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.stop()
-            self._scheduler = None
 
     def _handle_control(self, control: _Control) -> None:
         if control.kind == "stop":
@@ -393,31 +320,30 @@ class AssistantWorker:
         device = None if spec == "default" else spec
         try:
             if self._mic_failed_with is None:  # retries stay quiet: the failure is on screen until it is fixed
-                self.notify("mic", MicState("opening", device=str(device or "default")))
+                self.bus.emit(AppMic(state=MicState("opening", device=str(device or "default"))))
             with MicrophoneSource(device, block_ms=self.profile.audio.block_ms) as mic:
                 self._mic = mic
                 if self._stopping.is_set() or self._control is not None:
                     return
-                self.notify("mic", MicState("on", device=mic.device_name))
+                self.bus.emit(AppMic(state=MicState("on", device=mic.device_name)))
                 self._mic_failed_with = None
-                self.pipeline.run(self._metered(mic), live=True, source="microphone")
+                self.pipeline.run(self._metered(mic), live=True, source="microphone", keep_turns=False)
         except AudioDeviceError as exc:
-            message = str(exc)
-            if message != self._mic_failed_with:
-                self.notify("mic", MicState("failed", f"{message} (retrying every {MIC_RETRY_S:.0f} s; "
-                                                      "typing works)", device=str(device or "default")))
-            self._mic_failed_with = message
-            self._mic_retry_at = time.monotonic() + MIC_RETRY_S
+            self._mic_failed(str(exc), f"{exc} (retrying every {MIC_RETRY_S:.0f} s; typing works)", device)
         except Exception as exc:  # a failing stage must not take typing down with it: report, retry later
             message = f"listening failed ({type(exc).__name__}: {exc}); retrying every {MIC_RETRY_S:.0f} s"
-            if message != self._mic_failed_with:
-                self.notify("mic", MicState("failed", message, device=str(device or "default")))
-            self._mic_failed_with = message
-            self._mic_retry_at = time.monotonic() + MIC_RETRY_S
+            self._mic_failed(message, message, device)
         finally:
             self._mic = None
             self._in_speech = False
-            self.notify("level", None)
+            self.bus.emit(AppLevel(db=None))
+
+    def _mic_failed(self, message: str, shown: str, device: str | int | None) -> None:
+        """Said once per distinct failure (retries stay quiet), tried again in MIC_RETRY_S."""
+        if message != self._mic_failed_with:
+            self.bus.emit(AppMic(state=MicState("failed", shown, device=str(device or "default"))))
+        self._mic_failed_with = message
+        self._mic_retry_at = time.monotonic() + MIC_RETRY_S
 
     def _metered(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """The microphone's blocks with the level reported and typed turns answered between them; ends at a
@@ -428,7 +354,7 @@ class AssistantWorker:
             peak = max(peak, db_level(block))
             now = time.monotonic()
             if now - last >= LEVEL_INTERVAL_S:
-                self.notify("level", peak)
+                self.bus.emit(AppLevel(db=peak))
                 last, peak = now, SILENCE_DB
             if not self._in_speech and not self._drain(block=False):
                 return
@@ -464,7 +390,7 @@ class AssistantWorker:
         if isinstance(item, _Control):
             self._control = item
         elif self.pipeline is None:
-            self.notify("error", "no assistant loaded: switch to a working profile (/profile NAME)")
+            self.bus.emit(AppError(message="no assistant loaded: switch to a working profile (/profile NAME)"))
         else:
             self._typed_turn(item)
 
@@ -473,7 +399,7 @@ class AssistantWorker:
         try:
             p.typed_turn(text)
         except Exception as exc:  # one bad turn must not end the session
-            p.bus.emit("error", message=f"turn failed: {type(exc).__name__}: {exc}")
+            p.bus.emit(ErrorRaised(message=f"turn failed: {type(exc).__name__}: {exc}"))
 
     def _speak_announcements(self) -> None:
         if self.pipeline is not None and self.pipeline.announcements:
@@ -484,12 +410,10 @@ class AssistantWorker:
             self._in_speech = True
         elif event.kind in ("speech_end", "stopped"):
             self._in_speech = False
-        self.notify("event", event)
 
     def _close(self) -> None:
-        self._stop_scheduler()
-        if self.pipeline is not None:
-            self.pipeline.close()
+        if self.assistant is not None:
+            self.assistant.close()
         if self._sink is not None:
             self._sink.close()
 

@@ -49,8 +49,9 @@ def slug(phrase: str) -> str:
 
 def default_model_path(phrase: str) -> Path:
     """``$XDG_DATA_HOME/edge/wake/<slug>.npz`` (``~/.local/share`` when XDG_DATA_HOME is unset)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "edge" / "wake" / f"{slug(phrase)}.npz"
+    from edge.paths import data_dir
+
+    return data_dir() / "wake" / f"{slug(phrase)}.npz"
 
 
 def train_wake_model(phrase: str, out_path: str | os.PathLike[str], **kwargs: object) -> WakeModel:

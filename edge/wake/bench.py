@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from edge.audio.rate import RATE
 from edge.wake import synth
 from edge.wake.detector import WakeDetector
 from edge.wake.model import WakeModel
 
 __all__ = ["cpu_cost", "run_bench", "write_report"]
 
-RATE = 16000
 Progress = Callable[[str], None]
 _TAIL = np.zeros(RATE, np.float32)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge.audio.errors import AudioFormatError, AudioWarning
+from edge.audio.rate import RATE
 from edge.audio.resample import resample
 from edge.audio.wav import WavReader
 
@@ -35,7 +36,6 @@ __all__ = [
     "vocabulary",
 ]
 
-RATE = 16000
 # espeak-ng voice+variant pairs: the trainer uses the first list; the benchmark's held-out set never is trained on.
 ESPEAK_TRAIN = [
     f"{v}+{var}" for v in ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbcwmd")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.audio.rate import RATE
 from edge.wake import synth
 from edge.wake.features import FeatureParams, log_mel
 from edge.wake.model import WakeModel, save_model
@@ -28,7 +29,6 @@ from edge.wake.model import WakeModel, save_model
 __all__ = ["TrainConfig", "train_wake_model"]
 
 Progress = Callable[[str], None]
-RATE = 16000
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""The recogniser for ``--locale auto``: the profile's multilingual Whisper model, identifying each utterance's
+language (see :mod:`edge.asr.langid`).
+
+`edge transcribe --locale auto` uses it today. For the live pipeline (`edge run` / the TUI), what is left:
+a profile setting (``[asr] language = "auto"`` and ``language_threshold``) and the assembly building this engine
+with ``fallback_locale`` = the configured locale; then per turn, take ``AsrResult.locale`` (the chosen locale),
+``.language`` and ``.language_probability``: parse with the NLU in that locale, run the skill and write the reply
+in it, and load (and cache) the TTS voice for it; the transcript event and the TUI show the language and its
+probability. One engine serves every turn (base also decodes English in auto mode: no second model loaded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.asr.langid import DEFAULT_THRESHOLD
+from edge.asr.whisper import AUTO, DEFAULT_MULTILINGUAL_MODEL, FasterWhisperEngine
+
+__all__ = ["auto_model_for", "load_auto_asr"]
+
+
+def auto_model_for(profile: Any, manifest: Any = None) -> str:
+    """The manifest id of the multilingual Whisper model: the profile's model for "*" when it is a multilingual
+    faster-whisper model (one that serves more than one language), else Whisper base."""
+    from edge.models import ModelError, load_manifest
+
+    manifest = manifest or load_manifest()
+    chosen = profile.asr.models.get("*")
+    try:
+        entry = manifest.get(chosen) if chosen and chosen != "none" else None
+    except ModelError:
+        entry = None
+    if entry is not None and entry.engine == "faster-whisper" and len({loc[:2] for loc in entry.locales}) > 1:
+        return entry.id
+    return DEFAULT_MULTILINGUAL_MODEL
+
+
+def load_auto_asr(profile: Any, fallback_locale: str = "en-US", threshold: float = DEFAULT_THRESHOLD
+                  ) -> FasterWhisperEngine:
+    """The engine for ``--locale auto``, its model verified against the manifest; raises the pipeline's
+    PipelineError (one line) when it cannot be loaded."""
+    from edge.asr.base import AsrModelError
+    from edge.models import ModelError, load_manifest, require
+    from edge.pipeline.loader import PipelineError
+
+    try:
+        manifest = load_manifest()
+        model_id = auto_model_for(profile, manifest)
+        path = require(model_id, manifest)
+        return FasterWhisperEngine(path, locale=AUTO, model_id=model_id, threads=profile.asr.threads,
+                                   beam_size=profile.asr.beam_size, fallback_locale=fallback_locale,
+                                   language_threshold=threshold)
+    except (ModelError, AsrModelError, ValueError) as exc:
+        raise PipelineError(f"--locale auto: {exc}") from None

@@ -1,0 +1,107 @@
+"""The work behind each Wyoming service, as plain blocking functions (the server runs them in worker threads).
+
+- :func:`transcribe`: audio -> text, in the locale asked for (or the default);
+- :func:`handle`: text -> NLU -> dialogue and skills (with the client's session) -> reply text;
+- :func:`synthesize`: text -> audio, one piece per sentence, handed to a callback as soon as each is ready.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge.serve.stages import StageError, Stages
+
+__all__ = ["HandleResult", "StageError", "TranscribeResult", "handle", "synthesize", "transcribe"]
+
+
+@dataclass(frozen=True)
+class TranscribeResult:
+    text: str
+    locale: str
+    engine: str
+    asr_ms: float
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    """A reply: ``speech`` is the text as it will be spoken (numbers, times written out), ``text`` as written."""
+
+    text: str
+    speech: str
+    locale: str
+    handled: bool  # False: not understood (the reply says so)
+    intent: str | None
+    confidence: float
+    skill: str
+    expects_answer: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _not_understood(locale: str) -> set[str]:
+    """The replies that mean "I did not get that" (sent as ``not-handled``)."""
+    from edge.skills.i18n import Templates
+
+    say = Templates(locale).say
+    return {say("common.unsure"), say("common.silence")}
+
+
+def transcribe(stages: Stages, samples: np.ndarray, rate: int, language: str | None) -> TranscribeResult:
+    """Recognise one utterance (float32 mono at ``rate``)."""
+    locale = stages.asr_locale(language)
+    engine, lock = stages.asr(locale)
+    t0 = time.perf_counter()
+    with lock:
+        result = engine.transcribe(samples, rate)
+    return TranscribeResult(result.text.strip(), locale, result.engine or engine.name,
+                            (time.perf_counter() - t0) * 1000)
+
+
+def handle(stages: Stages, text: str, language: str | None, session: Any) -> HandleResult:
+    """NLU, dialogue and skills for one transcript, in ``session``."""
+    from edge.nlu.textform import spoken_form
+    from edge.tts.normalize import normalize_for_speech
+
+    locale = stages.handle_locale(language)
+    nlu = stages.nlu()
+    router = stages.router()
+    t0 = time.perf_counter()
+    parse = nlu.parse(spoken_form(text, locale), locale)
+    t1 = time.perf_counter()
+    with stages.router_lock:
+        try:
+            reply = router.handle(parse, locale, session=session)
+        except TypeError:  # a router without sessions (the basic fallback)
+            reply = router.handle(parse, locale)
+    t2 = time.perf_counter()
+    try:
+        speech = normalize_for_speech(reply.text, locale)
+    except Exception:  # the written reply is still better than none
+        speech = reply.text
+    handled = bool(text.strip()) and reply.text not in _not_understood(locale)
+    data = reply.data if isinstance(getattr(reply, "data", None), dict) else {}
+    intent = data.get("intent", parse.intent)  # after the dialogue: the pending question's intent
+    return HandleResult(reply.text, speech, locale, handled, intent, float(parse.confidence), reply.skill,
+                        bool(reply.expects_answer), {"nlu": (t1 - t0) * 1000, "route": (t2 - t1) * 1000})
+
+
+def synthesize(stages: Stages, text: str, voice: str | None, language: str | None,
+               on_chunk: Callable[[np.ndarray, int], bool]) -> tuple[str, str]:
+    """Speak ``text`` sentence by sentence; ``on_chunk(samples, rate)`` gets each piece and returns False to
+    stop early. Returns (voice name, locale) used."""
+    name, locale = stages.voice_for(voice, language)
+    engine, lock = stages.tts(name, locale)
+    from edge.tts.base import TtsError
+
+    with lock:
+        try:
+            for chunk in engine.stream(text):
+                if not on_chunk(chunk.samples, chunk.rate):
+                    break
+        except TtsError as exc:
+            raise StageError(str(exc)) from None
+    return name, locale
