@@ -205,8 +205,11 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
     endpointer = load_endpointer(profile)
     asr = _optional(lambda: load_asr(profile, locale), degrade, warnings, f"no speech input for {locale}")
     dialogue = profile.dialogue or DialogueSettings()
+    nlu = load_nlu(profile)
+    if front.router is None:  # edge.learn: learned phrasings and custom intents, turn log (issue 15)
+        nlu, router = _learning(nlu, router, profile, front.data_dir)
     pipeline = Pipeline(
-        endpointer=endpointer, asr=asr, nlu=load_nlu(profile), tts=tts, sink=front.sink, locale=locale,
+        endpointer=endpointer, asr=asr, nlu=nlu, tts=tts, sink=front.sink, locale=locale,
         router=router, bus=front.bus, speculate_ms=profile.asr.speculate_ms,
         partial_interval_ms=profile.asr.partial_interval_ms, announcements=announcements, wake=wake,
         barge_in=front.barge_in or dialogue.barge_in, barge_in_threshold=dialogue.barge_in_threshold,
@@ -238,7 +241,16 @@ def assemble_text(profile: Profile, locale: str = "en-US", data_dir: Path | None
     from edge.audio.sink import NullSink
 
     nlu = load_nlu(profile)
-    return TextAssistant(nlu, load_router(NullSink(), data_dir, None, locale, restore_volume=False))
+    router = load_router(NullSink(), data_dir, None, locale, restore_volume=False)
+    nlu, router = _learning(nlu, router, profile, data_dir)  # edge.learn (issue 15)
+    return TextAssistant(nlu, router)
+
+
+def _learning(nlu: Any, router: Router, profile: Profile, data_dir: Path | None) -> tuple[Any, Router]:
+    """edge.learn: the NLU through the learned layer, the router logging turns (unchanged if it cannot load)."""
+    from edge.learn.hooks import attach
+
+    return attach(nlu, router, profile, data_dir)
 
 
 def _wake(front: FrontEnd, profile: Profile, degrade: bool, warnings: list[str]) -> WakeDetector | None:

@@ -102,6 +102,10 @@ _BENCH_SUITES = {
                    "render MASSIVE test utterances with Piper and espeak-ng voices (the spoken test set)"),
     "barge-in": ("edge.bench.barge_in", "run_barge_in_bench",
                  "how soon the reply audio stops when the user talks over it"),
+    "serve": ("edge.bench.serve", "run_serve_bench",
+              "satellites 1, 2, 4, 8 at once against `edge serve`: end of speech to first reply audio"),
+    "learning": ("edge.bench.learning", "run_learning_bench",  # edge.learn (issue 15)
+                 "on-device learning: rephrase simulation, regression, few-shot new intents, cost"),
     "report": ("edge.bench.report", "run_report", "render results into Markdown pages and PNG plots"),
     "guard": ("edge.bench.guard", "run_guard_bench",
               "the small subset CI runs: fails if accuracy falls below the recorded floor"),
@@ -136,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_models)
 
     from edge.commands import chat as chat_cmd
+    from edge.commands import learn as learn_cmd  # edge.learn (issue 15)
     from edge.commands import profile as profile_cmd
     from edge.commands import run as run_cmd
     from edge.commands import serve as serve_cmd
@@ -147,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     speech_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
     chat_cmd.add_parsers(sub)
+    learn_cmd.add_parsers(sub)  # edge.learn (issue 15)
     tui_cmd.add_parsers(sub)
     wake_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)

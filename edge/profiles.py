@@ -250,6 +250,16 @@ class DialogueSettings:
 
 
 @dataclass(frozen=True)
+class LearnSettings:  # edge.learn (issue 15); optional section [learn]
+    """On-device learning: ``turn_log = "off"`` keeps no turn log and mines nothing (learned items still apply)."""
+
+    turn_log: str = field(default="on", metadata=_spec(_Choice(("on", "off"))))
+    # Sightings of a failed phrasing followed by its rephrasing before it is learned (a "yes" learns at once).
+    sightings: int = field(default=2, metadata=_spec(_Int(1, 100)))
+    retention_days: int = field(default=30, metadata=_spec(_Int(1, 3650)))
+
+
+@dataclass(frozen=True)
 class Budget:
     """Resource targets the device must meet."""
 
@@ -271,6 +281,7 @@ class Profile:
     tts: TtsSettings
     budget: Budget
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    learn: LearnSettings = field(default_factory=LearnSettings)  # edge.learn (issue 15)
 
     def asr_model(self, locale: str) -> str | None:
         """The ASR model id for a locale: exact tag, then its language ("en"), then "*"; None if not listed
@@ -300,7 +311,7 @@ _SECTIONS: dict[str, type] = {
     "budget": Budget,
 }
 # Sections a profile may leave out (their dataclass defaults apply); present, every key is required.
-_OPTIONAL_SECTIONS: dict[str, type] = {"dialogue": DialogueSettings}
+_OPTIONAL_SECTIONS: dict[str, type] = {"dialogue": DialogueSettings, "learn": LearnSettings}  # learn: issue 15
 
 
 # --- loading ------------------------------------------------------------------------------------------

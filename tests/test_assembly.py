@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "audio"
 LAYERS = [
     ("base", ["edge/audio", "edge/profiles.py", "edge/paths.py", "edge/locale_tags.py", "edge/errors.py",
               "edge/models.py", "edge/model_join.py"]),
-    ("stages", ["edge/asr", "edge/nlu", "edge/tts", "edge/skills", "edge/wake"]),
+    ("stages", ["edge/asr", "edge/nlu", "edge/tts", "edge/skills", "edge/wake", "edge/learn"]),  # learn: issue 15
     ("pipeline", ["edge/pipeline"]),
     ("assembly", ["edge/assembly.py"]),
 ]

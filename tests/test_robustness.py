@@ -337,7 +337,8 @@ def test_shipped_templates_use_plain_names_only() -> None:
 
     for lang in languages():
         for key, template in _load(lang).items():
-            assert all(name.isidentifier() for name in render_fields(template)), f"{lang}: {key}"
+            for form in template.values() if isinstance(template, dict) else [template]:
+                assert all(name.isidentifier() for name in render_fields(form)), f"{lang}: {key}"
 
 
 def test_escape_sequences_are_not_stored_or_echoed(tmp_path: Path) -> None:
@@ -421,3 +422,44 @@ def test_a_flac_from_a_pipe_is_one_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", READ_WAV, "/dev/stdin"], input=b"fLaC" + b"\0" * 64,
                           capture_output=True, timeout=TIMEOUT)
     assert done.returncode != 0 and b"save it to a file first" in done.stderr
+
+
+# --- 15. plural forms and articles ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("locale", "one", "two"), [
+    ("fr-FR", "contient 1 élément :", "contient 2 éléments :"),
+    ("de-DE", "steht 1 Eintrag:", "stehen 2 Einträge:"),
+    ("es-ES", "tiene 1 elemento:", "tiene 2 elementos:"),
+    ("it-IT", "ha 1 elemento:", "ha 2 elementi:"),
+    ("pt-BR", "tem 1 item:", "tem 2 itens:"),
+])
+def test_a_list_of_one_is_read_in_the_singular(locale: str, one: str, two: str) -> None:
+    say = Templates(locale).say
+    assert one in say("lists.items", name="x", items="milk", count=1)
+    assert two in say("lists.items", name="x", items="milk, eggs", count=2)
+
+
+def test_plural_categories_follow_each_language() -> None:
+    from edge.skills.i18n import plural_category
+
+    assert [plural_category("fr", n) for n in (0, 1, 2)] == ["one", "one", "other"]  # French: "0 élément"
+    assert [plural_category("en", n) for n in (0, 1, 2)] == ["other", "one", "other"]
+    assert plural_category("ja", 1) == "other" and plural_category("en", "x") == "other"
+
+
+def test_every_counted_reply_has_its_plural_forms() -> None:
+    from edge.skills.i18n import _load, languages
+
+    for lang in languages():
+        for key, template in _load(lang).items():
+            if isinstance(template, dict):
+                assert "other" in template and all("{count}" in form for form in template.values()), f"{lang}: {key}"
+
+
+def test_no_english_article_is_glued_to_a_list_name(tmp_path: Path) -> None:
+    store = Store(tmp_path / "edge.db")
+    skill = ListsSkill()
+    for _ in range(2):
+        out = skill.handle(Parse("create an apples list", "lists_createoradd", 0.9, "lists",
+                                 [Slot("list_name", "apples", 10, 16)]), ctx_for(tmp_path, store))
+    assert out.reply.text == "You already have a list called apples.", out.reply.text

@@ -30,6 +30,7 @@ from wyoming.event import Event  # noqa: E402
 from wyoming.info import Describe, Info  # noqa: E402
 from wyoming.intent import Recognize  # noqa: E402
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice  # noqa: E402
+from wyoming.wake import Detect  # noqa: E402
 
 from edge.serve.limits import Limits  # noqa: E402
 from edge.serve.server import EdgeServer  # noqa: E402
@@ -214,6 +215,16 @@ def test_two_turn_dialogue_is_kept_per_client(stages: Stages) -> None:
     assert "what time" in out["h1"].data["text"].lower()
     assert "alarm set for eight" in out["h2"].data["text"].lower()
     assert out["h2"].data["context"]["intent"] == "alarm_set"
+
+
+def test_wake_detection_says_when_no_model_is_trained(stages: Stages) -> None:
+    async def test(address: str, _: EdgeServer) -> dict:
+        async with _client(address) as c:
+            await c.write_event(Detect(names=["hey edge"]).event())
+            return (await _until(c, "error"))[-1].data
+
+    error = serve(stages, test)
+    assert error["code"] == "unavailable" and "edge wake train" in error["text"]
 
 
 # --- a satellite's turn -----------------------------------------------------------------------------------
@@ -474,3 +485,23 @@ def test_cli_refuses_the_lan_without_the_flag() -> None:
                           capture_output=True, text=True, timeout=60, cwd=REPO, env={**os.environ})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--lan" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_satellite_command_with_a_wav(stages: Stages, tmp_path: Path) -> None:
+    out = tmp_path / "reply.wav"
+
+    async def test(address: str, _: EdgeServer) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge.cli", "satellite", "--server", address, "--input",
+            str(AUDIO / "testing_routine.wav"), "--output", str(out), "--name", "study", "--json", "--attempts", "3",
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 50)
+        return proc.returncode or 0, stdout.decode(), stderr.decode()
+
+    rc, stdout, stderr = serve(stages, test)
+    assert rc == 0, stderr
+    turns = [json.loads(line) for line in stdout.splitlines()]
+    assert len(turns) == 1 and "testing routine" in turns[0]["transcript"].lower()
+    assert turns[0]["reply"] and turns[0]["first_audio_ms"] > 0
+    with wave.open(str(out)) as w:
+        assert w.getnframes() / w.getframerate() == pytest.approx(turns[0]["audio_s"], abs=0.05)

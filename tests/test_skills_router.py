@@ -157,7 +157,7 @@ def test_lists_add_query_remove(router: SkillRouter, services: dict) -> None:
          "I removed milk"),
         (P("what's on my shopping list", "lists_query", slots=[S("list_name", "shopping")]), ": eggs."),
         (P("what lists do I have", "lists_query"), "Your lists: shopping."),
-        (P("what's on my todo list", "lists_query", slots=[S("list_name", "todo")]), "don't have a todo list"),
+        (P("what's on my todo list", "lists_query", slots=[S("list_name", "todo")]), "don't have a list called todo"),
     ])
     rows = services["store"].query("SELECT text FROM list_items")
     assert [r[0] for r in rows] == ["eggs"]

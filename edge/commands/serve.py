@@ -69,7 +69,7 @@ async def _serve(args: argparse.Namespace, uri: str, host: str, lan: bool) -> No
         _say("serve", f"loading models for {args.locale}...")
         await asyncio.get_running_loop().run_in_executor(None, stages.preload)
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    server = EdgeServer(stages, _limits(args), token=token, workers=args.workers)
+    server = EdgeServer(stages, _limits(args), token=token, workers=args.workers or None)
     address = await server.start(uri)
     _say("serve", f"listening on {address}; {_summary(stages.inventory)}")
     if token:
@@ -83,6 +83,9 @@ async def _serve(args: argparse.Namespace, uri: str, host: str, lan: bool) -> No
         await server.serve_forever()
     finally:
         await server.stop()
+        if zc is not None:
+            await zc._aiozc.async_close()
+    _say("serve", "stopped")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -218,7 +221,7 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--turn-timeout", type=float, default=60.0, help="seconds from audio-start to audio-stop (60)")
     s.add_argument("--session-timeout", type=float, default=3600.0, help="seconds a connection may last (3600)")
     s.add_argument("--max-audio", type=float, default=30.0, help="seconds of audio in one request (30)")
-    s.add_argument("--workers", type=int, default=4, help="threads for speech and language work (4)")
+    s.add_argument("--workers", type=int, default=0, help="threads for speech and language work (0: one per session)")
     s.add_argument("--no-preload", action="store_true", help="load each model on its first request instead")
     s.add_argument("--no-zeroconf", action="store_true", help="with --lan: do not announce the server by mDNS")
     s.add_argument("--zeroconf-name", help="the name Home Assistant discovers (default: this machine's MAC)")

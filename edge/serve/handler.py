@@ -116,6 +116,11 @@ class Connection(AsyncEventHandler):
             await self._linger()
         except (ConnectionError, OSError) as exc:
             reason = f"connection lost ({type(exc).__name__})"
+        except Exception as exc:  # a bug or an engine failure: this client gets one line, the others go on
+            log.exception("connection %d: internal error", self.id)
+            reason = f"internal error ({type(exc).__name__})"
+            await self._send_error(f"internal server error ({type(exc).__name__}); see the server's log",
+                                   "internal")
         finally:
             self._closed = True
             self.server.release(self)
@@ -124,8 +129,8 @@ class Connection(AsyncEventHandler):
 
     def _read_timeout(self) -> float:
         idle = self.limits.idle_timeout_s
-        if self._turn is None or self.limits.turn_timeout_s <= 0:
-            return idle
+        if self._turn is None or self._turn.kind == "detect" or self.limits.turn_timeout_s <= 0:
+            return idle  # wake word detection streams for as long as it takes (nothing is kept)
         left = self._turn.started + self.limits.turn_timeout_s - time.monotonic()
         if left <= 0:
             raise ProtocolError(f"audio turn longer than {self.limits.turn_timeout_s:g} s", "timeout")
@@ -277,7 +282,7 @@ class Connection(AsyncEventHandler):
             raise ProtocolError("audio-chunk format differs from its audio-start", "bad_audio")
         payload = event.payload or b""
         turn.bytes_in += len(payload)
-        if turn.bytes_in > self.limits.max_audio_s * fmt.bytes_per_second:
+        if turn.kind != "detect" and turn.bytes_in > self.limits.max_audio_s * fmt.bytes_per_second:
             raise ProtocolError(f"audio longer than {self.limits.max_audio_s:g} s in one request", "too_large")
         samples = from_pcm(payload, fmt)
         if turn.kind == "detect":

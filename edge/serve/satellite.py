@@ -85,7 +85,9 @@ class SatelliteClient:
         self.progress = progress or (lambda msg: log.info("%s", msg))
         self.info: Info | None = None
         self.reconnects = 0
+        self.idle_reconnect_s = 45.0  # the server drops a silent client after 60 s (its default): reconnect first
         self._client: AsyncClient | None = None
+        self._used = 0.0
 
     # --- the connection ---------------------------------------------------------------------------------
 
@@ -127,6 +129,7 @@ class SatelliteClient:
             event = await self._read()
             if Info.is_type(event.type):
                 self.info = Info.from_event(event)
+                self._used = time.monotonic()
                 break
         if not self.info.asr or not self.info.handle:
             raise SatelliteError(f"{self.uri} offers no speech recognition or no conversation: not an edge server?")
@@ -160,11 +163,15 @@ class SatelliteClient:
                    wake_word: str | None = None) -> TurnResult:
         """Send one utterance (16 kHz float32 mono); ``on_audio(samples, rate)`` gets the reply as it comes.
         A broken connection is re-opened (with backoff) and the turn sent again, once."""
+        if self._client is not None and time.monotonic() - self._used > self.idle_reconnect_s:
+            await self.close()  # quiet for a while: the server has closed it, or is about to
         for attempt in (1, 2):
             if self._client is None:
                 await self.connect()
             try:
-                return await self._turn(audio, on_audio, wake_word)
+                result = await self._turn(audio, on_audio, wake_word)
+                self._used = time.monotonic()
+                return result
             except _Lost as exc:
                 await self.close()
                 if attempt == 2:

@@ -91,12 +91,15 @@ class EdgeServer:
     """Serves :class:`Stages` over Wyoming. ``await start(uri)``, then ``await stop()``."""
 
     def __init__(self, stages: Stages, limits: Limits | None = None, token: str | None = None,
-                 workers: int = 4, session_ttl_s: float = 600.0) -> None:
+                 workers: int | None = None, session_ttl_s: float = 600.0) -> None:
         self.stages = stages
         self.limits = limits or Limits()
         self.token = token or None
         self.info_event = build_info(stages.inventory).event()
         self.sessions = SessionStore(stages.new_session, ttl_s=session_ttl_s)
+        # one worker per client served at once: a client's work never queues behind another's (the engines'
+        # own locks decide who computes when)
+        workers = workers or self.limits.max_sessions
         self.executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="edge-serve")
         self.active: set[Connection] = set()
         self.refused = 0
@@ -162,8 +165,21 @@ class EdgeServer:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def serve_forever(self) -> None:
-        while self._server is not None:
-            await asyncio.sleep(3600)
+        """Serve until SIGTERM or SIGINT (or :meth:`stop`)."""
+        import signal
+
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, done.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+                pass
+        while self._server is not None and not done.is_set():
+            try:
+                await asyncio.wait_for(done.wait(), 1.0)
+            except TimeoutError:
+                pass
 
 
 async def announce_zeroconf(port: int, name: str | None = None) -> Any:

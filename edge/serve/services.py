@@ -97,11 +97,15 @@ def synthesize(stages: Stages, text: str, voice: str | None, language: str | Non
     engine, lock = stages.tts(name, locale)
     from edge.tts.base import TtsError
 
-    with lock:
-        try:
-            for chunk in engine.stream(text):
-                if not on_chunk(chunk.samples, chunk.rate):
-                    break
-        except TtsError as exc:
-            raise StageError(str(exc)) from None
+    pieces = iter(engine.stream(text))
+    priority = 0  # the lock is held per sentence: the first sentence of each reply goes before the others' rest
+    try:
+        while True:
+            with lock.hold(priority):
+                chunk = next(pieces, None)
+            if chunk is None or not on_chunk(chunk.samples, chunk.rate):
+                break
+            priority = 1
+    except TtsError as exc:
+        raise StageError(str(exc)) from None
     return name, locale

@@ -45,15 +45,16 @@ class SessionStore:
     def get(self, key: str) -> Any:
         now = self._clock()
         with self._lock:
-            while self._items:
+            item = self._items.pop(key, None)
+            if item is not None and now - item[1] > self._ttl:
+                item = None  # expired: a new conversation
+            while self._items:  # the least recently used first: drop what expired, and any over the cap
                 oldest, (_, used) = next(iter(self._items.items()))
-                if now - used <= self._ttl and len(self._items) <= self._max:
+                if now - used <= self._ttl and len(self._items) < self._max:
                     break
                 del self._items[oldest]
-            item = self._items.get(key)
             session = item[0] if item is not None else self._factory()
             self._items[key] = (session, now)
-            self._items.move_to_end(key)
             return session
 
     def drop(self, key: str) -> None:

@@ -10,6 +10,8 @@ import logging
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,35 @@ from edge.errors import EdgeError
 from edge.models import ModelError, load_manifest, verify
 from edge.nlu.locales import MASSIVE_LOCALES
 
-__all__ = ["Inventory", "StageError", "Stages", "locale_match"]
+__all__ = ["Inventory", "PriorityLock", "StageError", "Stages", "locale_match"]
 
 log = logging.getLogger(__name__)
 _TTS_CACHE = 6  # voices kept loaded at once (each Piper voice ~220 MB)
+
+
+class PriorityLock:
+    """A lock whose waiters of a lower ``priority`` number go first: a reply's first sentence (0) before the
+    rest of another reply (1), so a long answer to one room does not delay the start of another's."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting = [0, 0]
+
+    @contextmanager
+    def hold(self, priority: int = 0) -> Iterator[None]:
+        with self._cond:
+            self._waiting[priority] += 1
+            while self._busy or any(self._waiting[p] for p in range(priority)):
+                self._cond.wait()
+            self._waiting[priority] -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
 
 class StageError(EdgeError):
@@ -167,7 +194,7 @@ class Stages:
         self.data_dir = data_dir
         self._lock = threading.Lock()  # guards the caches below
         self._asr: dict[str, tuple[Any, threading.Lock]] = {}
-        self._tts: OrderedDict[tuple[str, str], tuple[Any, threading.Lock]] = OrderedDict()
+        self._tts: OrderedDict[tuple[str, str], tuple[Any, PriorityLock]] = OrderedDict()
         self._nlu: Any = None
         self._router: Any = None
         self.router_lock = threading.Lock()
@@ -214,7 +241,7 @@ class Stages:
             raise StageError(f"no voice for {language!r}; install a Piper voice or espeak-ng")
         return name or "auto", locale
 
-    def tts(self, name: str, locale: str) -> tuple[Any, threading.Lock]:
+    def tts(self, name: str, locale: str) -> tuple[Any, PriorityLock]:
         key = (name, locale)
         with self._lock:
             cached = self._tts.get(key)
@@ -235,7 +262,7 @@ class Stages:
             except (PipelineError, TtsError) as exc:
                 raise StageError(str(exc)) from None
         with self._lock:
-            cached = self._tts.setdefault(key, (engine, threading.Lock()))
+            cached = self._tts.setdefault(key, (engine, PriorityLock()))
             while len(self._tts) > _TTS_CACHE:
                 self._tts.popitem(last=False)
         return cached
@@ -301,6 +328,6 @@ class Stages:
             self.asr(locale)
         if self.inventory.voices:
             engine, lock = self.tts(*self.voice_for(None, None))
-            with lock:
+            with lock.hold():
                 phrases = getattr(self._router, "common_phrases", None)
                 engine.warm(phrases(self.default_locale) if phrases else [])

@@ -5,6 +5,14 @@ A key missing in a language falls back to English (and is reported by :func:`mis
 tests use to keep the shipped languages complete). Values are ``str.format`` templates restricted to plain
 names (``{item}``; no ``{x.attr}``, ``{x[0]}`` or positional fields: :func:`render`). A locale names a folder
 only if its language is a BCP 47 primary tag (2-3 letters); anything else (``../../x``) gets English.
+
+A reply that counts something is a table of CLDR plural categories, chosen by the ``count`` value with the
+language's rules from Babel (French "1 élément" but "0 élément", English "0 items")::
+
+    items = { one = "Votre liste {name} contient {count} élément : {items}.",
+              other = "Votre liste {name} contient {count} éléments : {items}." }
+
+``other`` is required; a category the table lacks ("many", "few") falls back to it.
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TEMPLATE_DIR", "Templates", "languages", "missing_keys", "render", "render_fields", "say"]
+__all__ = ["PLURAL_CATEGORIES", "TEMPLATE_DIR", "Templates", "languages", "missing_keys", "plural_category", "render",
+           "render_fields", "say"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FALLBACK = "en"
@@ -47,6 +56,36 @@ def render(template: str, /, **values: object) -> str:
     return _FORMATTER.vformat(template, (), values)
 
 
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+Template = str | dict[str, str]  # a plain template, or one per plural category
+
+
+@lru_cache(maxsize=32)
+def _plural_rule(lang: str) -> Any:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang).plural_form
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(FALLBACK).plural_form
+
+
+def plural_category(lang: str, count: object) -> str:
+    """The CLDR plural category of ``count`` in ``lang`` ("one", "few", "other"...); "other" for a non-number."""
+    if isinstance(count, bool) or not isinstance(count, (int, float)):
+        return "other"
+    return str(_plural_rule(lang)(abs(count)))
+
+
+def _plural_table(value: object) -> dict[str, str] | None:
+    """A TOML table of plural forms, or None if ``value`` is not one (it must have ``other``)."""
+    if not isinstance(value, dict) or "other" not in value:
+        return None
+    if not all(k in PLURAL_CATEGORIES and isinstance(v, str) for k, v in value.items()):
+        return None
+    return dict(value)
+
+
 def render_fields(template: str) -> Iterator[str]:
     """The field names of ``template``, nested format specs included."""
     for _, name, spec, _ in string.Formatter().parse(template):
@@ -62,8 +101,8 @@ def languages() -> list[str]:
 
 
 @lru_cache(maxsize=64)
-def _load(lang: str) -> dict[str, str]:
-    table: dict[str, str] = {}
+def _load(lang: str) -> dict[str, Template]:
+    table: dict[str, Template] = {}
     if not _LANG_TAG.fullmatch(lang):
         return table
     folder = TEMPLATE_DIR / lang
@@ -73,8 +112,9 @@ def _load(lang: str) -> dict[str, str]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         for key, value in data.items():
-            if isinstance(value, str):
-                table[f"{path.stem}.{key}"] = value
+            forms = value if isinstance(value, str) else _plural_table(value)
+            if forms is not None:
+                table[f"{path.stem}.{key}"] = forms
     return table
 
 
@@ -94,6 +134,9 @@ class Templates:
         template = self._own.get(key) or self._fallback.get(key)
         if template is None:
             raise KeyError(f"no reply template {key!r} (add it to {TEMPLATE_DIR / FALLBACK}/)")
+        if isinstance(template, dict):
+            lang = self.lang if key in self._own else FALLBACK
+            template = template.get(plural_category(lang, values.get("count"))) or template["other"]
         return render(template, **values)
 
 

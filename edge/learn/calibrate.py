@@ -1,0 +1,157 @@
+"""The similarity thresholds of the learned layer, calibrated per model from labelled utterances.
+
+The embeddings are first centred (the sample's mean removed, then L2-normalised again): a student's
+pooled embeddings share a large common direction, which makes every pair look alike.
+
+Rule (the same for every model, so it holds for a new one without hand tuning): embed a stratified sample
+of MASSIVE dev utterances (every intent, several locales) and look only at pairs of DIFFERENT intents,
+i.e. at how close unrelated requests come:
+
+- ``exemplar``: the 99.9th percentile of cross-intent pair similarity. A learned phrasing captures a new
+  utterance only above it, so one learned item takes at most ~0.1% of unrelated requests.
+- ``fewshot``: a new intent of k = 10 English examples is scored by its nearest example; the threshold is
+  the 99th percentile of that score over the other intents' utterances (all sampled locales), so each
+  custom intent takes at most ~1% of unrelated requests.
+- ``paraphrase``: the 95th percentile of cross-intent pair similarity; a failed turn and a later
+  successful one are taken for the same request only above it (slot-value overlap adds up to 0.1).
+
+Thresholds are kept under the model's key (:func:`edge.learn.memory.model_key`) in ``learn.db`` and in
+``$XDG_CACHE_HOME/edge/learn/`` (once per model and machine: ``edge learn calibrate``, or automatically
+by ``edge learn intents`` when MASSIVE is at hand); a model that has none uses :data:`DEFAULT`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.learn.db import LearnStore
+from edge.learn.memory import Embedder
+
+__all__ = ["CALIBRATION_LOCALES", "DEFAULT", "Thresholds", "calibrate", "calibration_sample", "load_thresholds",
+           "massive_path", "save_thresholds"]
+
+CALIBRATION_LOCALES = ("en-US", "de-DE", "fr-FR", "es-ES", "hi-IN", "ja-JP", "zh-CN", "ar-SA")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    exemplar: float
+    fewshot: float
+    paraphrase: float
+    source: str = "default"
+    center: tuple[float, ...] | None = None  # mean embedding of the sample, removed before comparing
+
+    def center_array(self) -> np.ndarray | None:
+        return None if self.center is None else np.asarray(self.center, dtype=np.float32)
+
+
+# Uncalibrated (no MASSIVE at hand): strict on purpose, so a learned item captures almost nothing but its own
+# words; recall comes with calibration.
+DEFAULT = Thresholds(exemplar=0.98, fewshot=0.95, paraphrase=0.8, source="default (uncalibrated)")
+
+
+def massive_path() -> Path:
+    from edge.paths import SHARED_ROOT
+
+    return SHARED_ROOT / "data" / "massive-1.1" / "massive_1.1_jsonl.tar.gz"
+
+
+def calibration_sample(path: Path | None = None, per_intent: int = 6, locales: Sequence[str] = CALIBRATION_LOCALES,
+                       split: str = "dev", seed: int = 0) -> list[tuple[str, str, str]]:
+    """(text, intent, locale): ``per_intent`` utterances of every intent in every locale, seeded."""
+    from edge.nlu.massive import load_massive
+
+    examples = load_massive(path or massive_path(), locales=list(locales), splits=[split])
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for ex in examples:
+        groups[(ex.locale, ex.intent)].append(ex)
+    rng = random.Random(seed)
+    out: list[tuple[str, str, str]] = []
+    for key in sorted(groups):
+        group = groups[key]
+        for ex in rng.sample(group, min(per_intent, len(group))):
+            out.append((ex.utt, ex.intent, ex.locale))
+    return out
+
+
+def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 10, seed: int = 0) -> Thresholds:
+    """Thresholds for ``embed`` from a labelled sample (see the module's rule)."""
+    texts = [t for t, _, _ in sample]
+    intents = np.array([i for _, i, _ in sample])
+    locales = np.array([loc for _, _, loc in sample])
+    vecs = np.concatenate([embed(texts[i: i + 64]) for i in range(0, len(texts), 64)]).astype(np.float32)
+    center = vecs.mean(axis=0)
+    vecs = vecs - center
+    vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+    sims = vecs @ vecs.T
+    cross = intents[:, None] != intents[None, :]
+    upper = np.triu(np.ones_like(cross), 1).astype(bool)
+    cross_sims = sims[cross & upper]
+    exemplar = float(np.quantile(cross_sims, 0.999))
+    paraphrase = float(np.quantile(cross_sims, 0.95))
+    rng = np.random.default_rng(seed)
+    scores: list[np.ndarray] = []
+    english = locales == "en-US"
+    for intent in np.unique(intents):
+        pool = np.flatnonzero((intents == intent) & english)
+        if len(pool) == 0:
+            pool = np.flatnonzero(intents == intent)
+        shots = rng.choice(pool, size=min(k, len(pool)), replace=False)
+        others = np.flatnonzero(intents != intent)
+        scores.append(sims[np.ix_(others, shots)].max(axis=1))
+    fewshot = float(np.quantile(np.concatenate(scores), 0.99))
+    clip = lambda x: round(min(max(x, 0.3), 0.99), 4)  # noqa: E731
+    return Thresholds(clip(exemplar), clip(fewshot), clip(paraphrase),
+                      f"calibrated on {len(sample)} MASSIVE utterances, {len(set(locales.tolist()))} locales",
+                      tuple(round(float(x), 5) for x in center))
+
+
+def _cache_file(key: str) -> Path:
+    from edge.paths import cache_dir
+
+    return cache_dir() / "learn" / f"thresholds-{key}.json"
+
+
+def _decode(raw: str) -> Thresholds | None:
+    try:
+        data = json.loads(raw)
+        data["center"] = tuple(data["center"]) if data.get("center") is not None else None
+        return Thresholds(**data)
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def load_thresholds(store: LearnStore, key: str) -> Thresholds:
+    """The thresholds for model ``key``: from ``learn.db``, else from the cache
+    (``$XDG_CACHE_HOME/edge/learn/thresholds-<key>.json``, shared by every data folder), else :data:`DEFAULT`."""
+    raw = store.get_meta(f"thresholds:{key}")
+    found = _decode(raw) if raw is not None else None
+    if found is None:
+        try:
+            found = _decode(_cache_file(key).read_text(encoding="utf-8"))
+        except OSError:
+            found = None
+    return found or DEFAULT
+
+
+def save_thresholds(store: LearnStore | None, key: str, thresholds: Thresholds) -> None:
+    """Keep ``thresholds`` for model ``key`` in ``store`` (if given) and in the cache (best effort)."""
+    text = json.dumps(asdict(thresholds))
+    if store is not None:
+        store.set_meta(f"thresholds:{key}", text)
+    path = _cache_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass

@@ -1,0 +1,201 @@
+"""The learner: one object per running assistant that logs turns, reads their signals, mines rephrasings
+and keeps the learned layer. The NLU caller asks it :meth:`Learner.apply`; the router tells it
+:meth:`Learner.observe` after each turn and :meth:`Learner.interrupted` when the user stopped a reply
+(see :mod:`edge.learn.hooks` for the two wrappers that do this).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge.learn.calibrate import Thresholds, load_thresholds
+from edge.learn.db import LearnStore
+from edge.learn.layer import LearnedLayer
+from edge.learn.memory import Embedder, ExemplarMemory, model_key
+from edge.learn.mining import Candidate, RephraseMiner, closeness
+from edge.learn.signals import correction_kind, norm
+from edge.learn.slots import slot_dicts
+from edge.learn.turnlog import LoggedTurn, TurnLog
+from edge.nlu.runtime import Parse
+from edge.skills.dialogue import answer_kind
+
+__all__ = ["LearnSettings", "Learner"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    log_turns: bool = True  # the profile's switch: False keeps no turn log and mines nothing
+    sightings: int = 2  # a mined rephrasing is applied after this many sightings (at once when confirmed)
+    retention_days: float = 30.0
+    max_turns: int = 5000
+    mine_window_s: float = 120.0  # a failed turn and its rephrasing must be this close in time
+    repeat_s: float = 30.0  # "repeated a request within a short time"
+    sure_confidence: float = 0.8  # a turn at or above it is not taken as failed only because it was repeated
+
+
+@dataclass
+class _Recent:
+    turn: LoggedTurn
+    embedding: np.ndarray | None
+    mined: list[Candidate] = field(default_factory=list)
+    item_id: int | None = None  # the learned item that made this turn's parse
+
+
+class Learner:
+    def __init__(self, store: LearnStore, embed: Embedder | None, settings: LearnSettings | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.settings = settings or LearnSettings()
+        self.clock = clock
+        self.embed_fn = embed
+        key = "none"
+        if embed is not None:
+            try:
+                key = model_key(embed)
+            except Exception as exc:  # a model without the pooled output: exact phrasings only
+                log.info("learn: no sentence embedding (%s); exact phrasings only", exc)
+                self.embed_fn = None
+        self.key = key
+        self.thresholds = load_thresholds(store, key)
+        self.memory = ExemplarMemory(store, self.embed_fn, key)
+        self.memory.set_center(self.thresholds.center_array())
+        self.layer = LearnedLayer(self.memory, self.thresholds, self.load_custom())
+        self.log = TurnLog(store, max_turns=self.settings.max_turns, retention_days=self.settings.retention_days,
+                           clock=clock)
+        self.miner = RephraseMiner(store, self.memory, self.settings.sightings)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._applied: dict[str, int] = {}  # text -> learned item id that parsed it (this turn)
+        self.recent: list[_Recent] = []  # turns since the last success, newest last
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.layer.thresholds = thresholds
+        self.memory.set_center(thresholds.center_array())
+
+    # --- custom intents -----------------------------------------------------------------------------
+    def load_custom(self) -> dict[str, dict[str, Any]]:
+        import json
+
+        return {r["name"]: json.loads(r["spec"]) for r in self.store.query("SELECT name, spec FROM custom_intents")}
+
+    @property
+    def custom(self) -> dict[str, dict[str, Any]]:
+        return self.layer.custom
+
+    # --- the NLU side -------------------------------------------------------------------------------
+    def embedding(self, text: str) -> np.ndarray | None:
+        if self.embed_fn is None or not text.strip():
+            return None
+        found = self._cache.get(text)
+        if found is None:
+            found = np.asarray(self.embed_fn([text])[0], dtype=np.float32)
+            self._cache[text] = found
+            if len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return found
+
+    def apply(self, parse: Parse) -> Parse:
+        """The model's parse, or the learned layer's where a learned item takes it."""
+        if not parse.text.strip() or not (self.memory.items or self.memory.by_norm):
+            return parse
+        emb = self.embedding(parse.text)
+        found = self.layer.match(parse.text, emb)
+        if found is None:
+            return parse
+        self._applied[parse.text] = found.item.id
+        while len(self._applied) > 64:  # speculative parses of partial transcripts are never handled
+            self._applied.pop(next(iter(self._applied)))
+        return self.layer.apply(parse, emb)
+
+    # --- the dialogue side --------------------------------------------------------------------------
+    def similarity(self, a: np.ndarray | None, b: np.ndarray | None) -> float:
+        if a is None or b is None:
+            return 0.0
+        pa, pb = self.memory.prepare(a), self.memory.prepare(b)
+        return float(pa @ pb)
+
+    def observe(self, parse: Parse, locale: str | None, reply: Any, pending: Any = None) -> LoggedTurn | None:
+        """Log one turn (``reply``: the router's Reply; ``pending``: the question open before it) and learn
+        what its signals say. None when the turn log is off."""
+        item_id = self._applied.pop(parse.text, None)
+        if not self.settings.log_turns:
+            return None
+        now = self.clock()
+        self.recent = [r for r in self.recent if now - r.turn.at <= self.settings.mine_window_s]
+        prev = self.recent[-1] if self.recent else None
+        text = parse.text.strip()
+        answer = answer_kind(text, locale or "en") if text else None
+        pending_kind = getattr(pending, "kind", None)
+        common = dict(skill=getattr(reply, "skill", None), reply=getattr(reply, "text", None))
+        slots = slot_dicts(parse.slots)
+        if pending_kind == "clarify" and answer in ("yes", "no"):
+            if prev is not None and answer == "yes":
+                self.log.mark(prev.turn, "success", "confirmed")
+                asked = pending.parse
+                if asked.intent and prev.item_id is None:
+                    self.miner.sight(asked.text, locale, asked.intent, slot_dicts(asked.slots), now, confirmed=True,
+                                     origin="confirmed (Did you mean ...? yes)")
+                self.recent = []
+            elif prev is not None:
+                self._reject(prev, "clarify_no")
+            return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
+                                   outcome="success", signals=["answer"], **common)
+        correction = correction_kind(text, locale or "en") if text else None
+        if correction is not None and pending_kind in (None, "clarify"):
+            if prev is not None:
+                self._reject(prev, correction)
+            return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
+                                   outcome="success", signals=["answer"], **common)
+        if pending is not None and answer is not None:  # yes/no to a confirmation, an answer to a slot question
+            return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
+                                   outcome="success", signals=["answer"], **common)
+        # the router asked ("Sorry, what?" / "Did you mean ...?"); an honest "I can't do that" is not an NLU failure
+        failed = parse.out_of_domain or (getattr(reply, "skill", None) == "dialogue"
+                                         and bool(getattr(reply, "expects_answer", False)))
+        signal = ("out_of_domain" if parse.out_of_domain else "unsure") if failed else "acted"
+        turn = self.log.record(text, locale, parse.intent, slots, parse.confidence,
+                               source="learned" if item_id is not None else "model",
+                               outcome="failed" if failed else "success", signals=[signal], **common)
+        emb = self.embedding(text)
+        current = _Recent(turn, emb, item_id=item_id)
+        if prev is not None and not prev.turn.failed and prev.turn.source != "answer" \
+                and now - prev.turn.at <= self.settings.repeat_s and prev.turn.intent != parse.intent \
+                and prev.turn.confidence < self.settings.sure_confidence \
+                and self.similarity(prev.embedding, emb) >= self.thresholds.paraphrase:
+            self._reject(prev, "repeated")
+        if not failed and parse.intent:
+            for r in self.recent:
+                if r.turn.failed and r.turn.source != "answer" and norm(r.turn.text) != norm(text):
+                    score = closeness(self.similarity(r.embedding, emb), slots, r.turn.text)
+                    if score >= self.thresholds.paraphrase:
+                        current.mined.append(self.miner.sight(r.turn.text, r.turn.locale, parse.intent, slots, now))
+            self.recent = []
+        self.recent.append(current)
+        return turn
+
+    def _reject(self, prev: _Recent, signal: str) -> None:
+        """``prev``'s reply was rejected: it failed; what it taught is taken back; a learned item that made
+        its parse is retired (the user says it is wrong)."""
+        self.log.mark(prev.turn, "failed", signal)
+        for cand in prev.mined:
+            self.miner.unsight(cand)
+        prev.mined = []
+        if prev.item_id is not None:
+            self.memory.undo(prev.item_id)
+            prev.item_id = None
+
+    def interrupted(self) -> None:
+        """The user stopped the last reply: that turn failed."""
+        if self.settings.log_turns and self.recent and self.clock() - self.recent[-1].turn.at <= 60.0:
+            last = self.recent[-1]
+            if last.turn.source != "answer":
+                self._reject(last, "interrupted")

@@ -1,0 +1,235 @@
+"""edge.learn without the model: a bag-of-words embedder and a rule NLU stand in for the student."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.learn.calibrate import Thresholds, save_thresholds
+from edge.learn.db import LearnStore, open_learn_store
+from edge.learn.hooks import LearningNlu, LearningRouter
+from edge.learn.intents_file import IntentsFileError, load_intents_file, parse_example
+from edge.learn.learner import Learner, LearnSettings
+from edge.learn.memory import model_key
+from edge.learn.signals import correction_kind
+from edge.learn.slots import carry_slots
+from edge.learn.turnlog import TurnLog
+from edge.nlu.runtime import Parse, Slot
+from edge.skills.contract import Reply
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # calibrations are cached there
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Hashed bag of words, L2-normalised: sentences sharing words are close."""
+    out = np.zeros((len(texts), 64), dtype=np.float32)
+    for i, t in enumerate(texts):
+        for w in t.lower().replace(",", " ").split():
+            out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1.0
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+KNOWN = {"turn on the kitchen lights": ("iot_hue_lighton", [Slot("house_place", "kitchen", 12, 19)]),
+         "what time is it": ("datetime_query", []), "set an alarm": ("alarm_set", [])}
+
+
+class RuleNlu:
+    def parse(self, text: str, locale: str | None = None) -> Parse:
+        intent, slots = KNOWN.get(text, ("general_quirky", []))
+        sure = text in KNOWN
+        return Parse(text, intent, 0.95 if sure else 0.1, intent.split("_")[0], list(slots), not sure, locale)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return embed(texts)
+
+
+@dataclass
+class FakeSession:
+    pending: object = None
+
+
+class FakeRouter:
+    def __init__(self) -> None:
+        self.session = FakeSession()
+
+    def handle(self, parse: Parse, locale: str) -> Reply:
+        skill = "dialogue" if parse.out_of_domain else "iot"
+        return Reply("ok" if skill != "dialogue" else "Sorry?", locale, skill, expects_answer=skill == "dialogue")
+
+    def drop_pending(self) -> None:
+        self.session.pending = None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def __call__(self) -> float:
+        self.t += 2.0
+        return self.t
+
+
+def make(path: Path, sightings: int = 2, log_turns: bool = True) -> tuple[LearningNlu, LearningRouter, Learner]:
+    store = LearnStore(path / "learn.db")
+    save_thresholds(store, model_key(embed), Thresholds(0.9, 0.6, 0.3, "test"))
+    learner = Learner(store, embed, LearnSettings(log_turns=log_turns, sightings=sightings), clock=Clock())
+    return LearningNlu(RuleNlu(), learner), LearningRouter(FakeRouter(), learner), learner
+
+
+def say(nlu: LearningNlu, router: LearningRouter, text: str) -> tuple[Parse, Reply]:
+    parse = nlu.parse(text, "en-US")
+    return parse, router.handle(parse, "en-US")
+
+
+def test_rephrase_is_learned_after_two_sightings_and_survives_a_restart(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path)
+    for n in range(2):
+        assert say(nlu, router, "make the kitchen bright")[0].out_of_domain
+        say(nlu, router, "no, that's not what I asked")
+        say(nlu, router, "turn on the kitchen lights")
+        assert len(learner.memory.items) == n  # applied at the second sighting only
+    nlu2, _, learner2 = make(tmp_path)  # a new process: same database
+    parse = nlu2.parse("make the kitchen bright", "en-US")
+    assert (parse.intent, parse.out_of_domain) == ("iot_hue_lighton", False)
+    assert [(s.type, s.value) for s in parse.slots] == [("house_place", "kitchen")]
+    assert nlu2.parse("what time is it").intent == "datetime_query"  # the rest untouched
+    assert nlu2.parse("set an alarm").intent == "alarm_set"
+    turns = learner2.log.recent(10)
+    assert any("complaint" in t.signals and t.failed for t in turns)
+
+
+def test_confirmed_clarification_learns_at_once(tmp_path: Path) -> None:
+    from edge.skills.dialogue import Pending
+
+    nlu, router, learner = make(tmp_path)
+    parse, _ = say(nlu, router, "lights kitchen on now")
+    router.inner.session.pending = Pending("clarify", "iot", Parse(parse.text, "iot_hue_lighton", 0.3, "iot"))
+    say(nlu, router, "yes")
+    assert [it.intent for it in learner.memory.items] == ["iot_hue_lighton"]
+    assert nlu.parse("lights kitchen on now").intent == "iot_hue_lighton"
+
+
+def test_rejecting_a_learned_parse_undoes_the_item(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path, sightings=1)
+    say(nlu, router, "make the kitchen bright")
+    say(nlu, router, "turn on the kitchen lights")
+    assert len(learner.memory.items) == 1
+    assert say(nlu, router, "make the kitchen bright")[0].intent == "iot_hue_lighton"
+    say(nlu, router, "no")
+    assert learner.memory.items == []
+
+
+def test_unrelated_success_after_a_failure_is_not_mined(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path, sightings=1)
+    say(nlu, router, "blorp zap")
+    say(nlu, router, "what time is it")
+    assert learner.memory.items == []
+
+
+def test_interruption_and_profile_switch(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path)
+    say(nlu, router, "turn on the kitchen lights")
+    router.drop_pending()
+    assert learner.log.recent(1)[0].signals[-1] == "interrupted"
+    nlu, router, learner = make(tmp_path / "off", log_turns=False)
+    say(nlu, router, "turn on the kitchen lights")
+    assert learner.log.count() == 0
+
+
+def test_turn_log_is_bounded_and_forgotten(tmp_path: Path) -> None:
+    log = TurnLog(open_learn_store(tmp_path), max_turns=3)
+    for n in range(5):
+        log.record(f"turn {n}", "en-US", None, [], 0.1)
+    assert [t.text for t in log.recent(10)] == ["turn 4", "turn 3", "turn 2"]
+    assert log.forget() == 3 and log.count() == 0
+
+
+def test_custom_intents_file_and_one_line_errors(tmp_path: Path) -> None:
+    from edge.learn.custom import install_intents
+
+    good = tmp_path / "i.toml"
+    examples = ", ".join(f'"{v} a [beverage : {b}]"' for v, b in
+                         [("make me", "latte"), ("brew", "mocha"), ("pour me", "americano"), ("fix", "flat white"),
+                          ("get me", "espresso")])
+    good.write_text(f'[[intent]]\nname = "order_coffee"\nreply = "One {{beverage}}."\nexamples = [{examples}]\n')
+    intents = load_intents_file(good, {"iot_coffee"})
+    nlu, router, learner = make(tmp_path)
+    assert install_intents(learner, intents, str(good)) == 5
+    parse, reply = say(nlu, router, "brew me a latte")
+    assert parse.intent == "order_coffee" and reply.text == "One latte."
+    assert nlu.parse("what time is it").intent == "datetime_query"
+    bad = tmp_path / "bad.toml"
+    for body, words in [('[[intent]]\nname = "a_b"\nreply = "x"\nexamples = ["one"]\n', "needs 5 to 20 examples"),
+                        ('[[intent]]\nname = "iot_coffee"\nreply = "x"\n', "model's intents"),
+                        ('[[intent]]\nname = "a_b"\nexamples = ["a","b","c","d","e"]\n', "nothing to do"),
+                        ("[[intent]\n", "not valid TOML")]:
+        bad.write_text(body)
+        with pytest.raises(IntentsFileError, match=words) as err:
+            load_intents_file(bad, {"iot_coffee"})
+        assert "\n" not in str(err.value)
+
+
+def test_small_parts() -> None:
+    assert parse_example("make me an [beverage : americano] now") == (
+        "make me an americano now", [{"type": "beverage", "value": "americano", "start": 11, "end": 20}])
+    assert [(s.type, s.value, s.start) for s in carry_slots([{"type": "time", "value": "Seven"}], "at seven pm")] \
+        == [("time", "seven", 3)]
+    assert correction_kind("No, that's not what I asked", "en-US") == "complaint"
+    assert correction_kind("nein", "de-DE") == "no"
+    assert correction_kind("turn on the lights", "en-US") is None
+
+
+def test_model_slot_types_are_renamed_to_custom_slots(tmp_path: Path) -> None:
+    from edge.learn.custom import install_intents, type_map
+    from edge.learn.intents_file import CustomIntent, parse_example
+
+    examples = [parse_example(f"brew me a [beverage : {b}]") for b in ("latte", "mocha", "americano", "tea", "cocoa")]
+    intent = CustomIntent("order_coffee", "en-US", examples, reply="One {beverage}.")
+
+    def tagger(texts: list[str]) -> list[Parse]:  # the model tags the last word as a drink
+        out = []
+        for t in texts:
+            start = t.rindex(" ") + 1
+            out.append(Parse(t, "iot_coffee", 0.9, "iot", [Slot("drink_type", t[start:], start, len(t))]))
+        return out
+
+    assert type_map(intent, tagger) == {"drink_type": "beverage"}
+    nlu, router, learner = make(tmp_path)
+    install_intents(learner, [intent], parse_batch=tagger)
+    learner.layer.thresholds = Thresholds(0.9, 0.5, 0.3, "test")
+    parse = learner.apply(tagger(["brew me a cortado"])[0])
+    assert parse.intent == "order_coffee"
+    assert [(s.type, s.value) for s in parse.slots] == [("beverage", "cortado")]
+    assert router.handle(parse, "en-US").text == "One cortado."
+
+
+def test_a_quick_repeat_in_other_words_marks_an_unsure_turn_failed(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path)
+    learner.settings = LearnSettings(repeat_s=30.0)
+    parse = Parse("kitchen lights on", "iot_hue_lightoff", 0.6, "iot", [])
+    router.handle(parse, "en-US")  # acted, but unsure (0.6)
+    say(nlu, router, "turn on the kitchen lights")
+    first = learner.log.recent(2)[1]
+    assert first.failed and "repeated" in first.signals
+
+
+def test_learn_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.cli import main
+
+    assert main(["learn", "undo", "7", "--data-dir", str(tmp_path)]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[intent]]\nname = "order_coffee"\nreply = "x"\nexamples = ["a", "b"]\n')
+    assert main(["learn", "intents", str(bad), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["edge learn: error: no active learned item 7; see `edge learn list` for the ids",
+                   f'edge learn: error: {bad}: intent 1 ("order_coffee"): needs 5 to 20 examples, has 2']
+    assert main(["learn", "forget", "--data-dir", str(tmp_path)]) == 0
+    assert main(["learn", "list", "--data-dir", str(tmp_path)]) == 0
+    assert "turns logged: 0" in capsys.readouterr().out
