@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.errors import EdgeError
 from edge.model_join import Piece, join_pieces, models_cache_dir
 from edge.profiles import REPO_ROOT
 
@@ -61,7 +62,7 @@ _PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
 _CHUNK = 1 << 20
 
 
-class ModelError(RuntimeError):
+class ModelError(EdgeError, RuntimeError):
     """A model cannot be used; the message is one line naming the model and what to do."""
 
 

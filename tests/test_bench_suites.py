@@ -4,6 +4,7 @@ the memory budget as a hard limit, progress, `edge bench pipeline`, `all` and `r
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 from pathlib import Path
@@ -99,10 +100,12 @@ def test_a_memory_budget_too_small_names_the_stage_that_did_not_fit() -> None:
     with MemoryGuard(budget_mb=1.0) as guard:
         with pytest.raises(CliError, match=r"memory budget exceeded in stage 'asr: load'.*raise \[budget\]"):
             with guard.stage("asr: load"):
-                # 64 MB, touched: above glibc's largest mmap threshold, so fresh pages even in a process that
-                # has freed memory to reuse; alive until the stage ends, where the guard samples again
-                block = np.ones(64_000_000, dtype=np.uint8)
-    del block
+                # 64 MB of anonymous mmap, touched: always fresh resident pages, even where a library earlier in
+                # the test process raised malloc's mmap threshold and left freed heap to reuse; alive until the
+                # stage ends, where the guard samples again
+                block = mmap.mmap(-1, 64_000_000)
+                np.frombuffer(block, dtype=np.uint8)[:] = 1
+    block.close()
     with MemoryGuard(budget_mb=1.0) as guard:  # work a device never does is not held to the budget
         with guard.stage("baseline training", limit=False):
             np.ones(1000)

@@ -233,3 +233,74 @@ def test_learn_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Captur
     assert main(["learn", "forget", "--data-dir", str(tmp_path)]) == 0
     assert main(["learn", "list", "--data-dir", str(tmp_path)]) == 0
     assert "turns logged: 0" in capsys.readouterr().out
+
+
+def test_without_a_usable_data_folder_the_assistant_runs_unchanged(tmp_path: Path) -> None:
+    from edge.learn.hooks import attach
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    nlu, router = RuleNlu(), FakeRouter()
+    assert attach(nlu, router, None, blocker) == (nlu, router)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "learn.db").write_bytes(b"this is not sqlite" * 100)
+    wrapped, _ = attach(nlu, router, None, damaged)
+    assert isinstance(wrapped, LearningNlu)  # the damaged file was set aside, a fresh one started
+    assert list(damaged.glob("learn.db.corrupt-*"))
+
+
+def test_a_no_after_a_confirmed_guess_takes_it_back(tmp_path: Path) -> None:
+    from edge.skills.dialogue import Pending
+
+    nlu, router, learner = make(tmp_path)
+    parse, _ = say(nlu, router, "lights kitchen on now")
+    router.inner.session.pending = Pending("clarify", "iot", Parse(parse.text, "iot_hue_lighton", 0.3, "iot"))
+    say(nlu, router, "yes")
+    assert len(learner.memory.items) == 1
+    say(nlu, router, "that's not what I asked")
+    assert learner.memory.items == []
+
+
+def test_known_requests_of_other_intents_keep_their_utterances(tmp_path: Path) -> None:
+    nlu, router, learner = make(tmp_path)
+    learner.set_thresholds(Thresholds(0.5, 0.5, 0.3, "test"))
+    learner.memory.add("rephrase", "kitchen lights bright now", "en-US", "iot_hue_lighton", [])
+    query = "kitchen lights dim now"
+    assert nlu.parse(query).intent == "iot_hue_lighton"  # thresholds alone: captured
+    learner.set_thresholds(learner.thresholds, embed(["kitchen lights dim"]), np.array(["iot_hue_lightdim"]))
+    assert nlu.parse(query).intent == "general_quirky"  # a known dimming request is closer: the model keeps it
+    learner.set_thresholds(learner.thresholds, embed(["kitchen lights dim"]), np.array(["iot_hue_lighton"]))
+    assert nlu.parse(query).intent == "iot_hue_lighton"  # a known request of the same intent does not block
+
+
+def test_a_calibration_shipped_beside_the_model_is_used(tmp_path: Path) -> None:
+    from edge.learn.calibrate import save_bundle
+
+    key = model_key(embed)
+    save_bundle(tmp_path, key, Thresholds(0.7, 0.6, 0.5, "shipped"), embed(["a b", "c d"]), ["x", "y"])
+    learner = Learner(LearnStore(tmp_path / "learn.db"), embed, model_dir=tmp_path)
+    assert learner.thresholds.source == "shipped"
+    assert learner.layer.background is not None and list(learner.layer.background_intents) == ["x", "y"]
+    other = Learner(LearnStore(tmp_path / "other.db"), lambda t: embed(t) * -1, model_dir=tmp_path)
+    assert other.thresholds.source.startswith("default")  # made for another model: ignored
+
+
+def test_a_learned_rephrasing_corrects_only_the_same_mistake_of_a_sure_model(tmp_path: Path) -> None:
+    from edge.learn.layer import LearnedLayer
+
+    _, _, learner = make(tmp_path)
+    item = learner.memory.add("rephrase", "lights kitchen bright", "en-US", "iot_hue_lighton", [],
+                              confused="general_quirky")
+    layer = LearnedLayer(learner.memory, Thresholds(0.5, 0.5, 0.3, "test"))
+    near = "lights kitchen bright please"
+    emb = embed([near])[0]
+
+    def model(intent: str, confidence: float) -> Parse:
+        return Parse(near, intent, confidence, intent.split("_")[0], [])
+
+    assert layer.apply(model("general_quirky", 0.95), emb).intent == item.intent  # the same mistake
+    assert layer.apply(model("weather_query", 0.4), emb).intent == item.intent  # an unsure model
+    assert layer.apply(model("iot_hue_lightoff", 0.95), emb).intent == "iot_hue_lightoff"  # sure of another
+    same_words = Parse("Lights, kitchen bright!", "iot_hue_lightoff", 0.95, "iot", [])
+    assert layer.apply(same_words, emb).intent == item.intent  # the very words: always

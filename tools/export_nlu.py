@@ -3,9 +3,11 @@
     python -m tools.export_nlu --checkpoint runs/student/best.pt --tokenizer runs/student-init/tokenizer.json \
         --labels runs/student --out models/nlu --name student --data PATH
 
-Writes `<name>-fp32.onnx` (kept out of git for the student) and `<name>-int8.onnx`, copies the
-tokenizer and the label files, and writes `<name>-export.json` with the int8-vs-fp32 agreement
-on a sample of MASSIVE dev utterances from every locale.
+Writes `<name>-fp32.onnx` (kept out of git for the student) and `<name>-int8.onnx` with three
+outputs (intent logits, slot logits, the pooled sentence embedding), the compact tokenizer files
+(`pieces.txt`, `pieces.npz`, see `tools.compact_tokenizer`) and the label files, and with `--data`
+writes `<name>-export.json`: int8 against fp32 on the whole MASSIVE dev split (or `--check-per-locale`),
+one utterance at a time as the device runs them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from tools.compact_tokenizer import write_compact
 from tools.nlu_model import load_checkpoint
 
 
@@ -76,20 +79,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, help="MASSIVE, for the int8-vs-fp32 check on dev utterances")
     ap.add_argument("--check-per-locale", type=int, default=0, help="dev utterances per locale (0 = all)")
     ap.add_argument("--no-int8", action="store_true", help="fp32 only (the teacher, for the benchmark)")
+    ap.add_argument("--compare-only", action="store_true", help="only the int8-vs-fp32 check of an earlier export")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     fp32 = args.out / f"{args.name}-fp32.onnx"
-    export_onnx(args.checkpoint, fp32)
-    for name in ("intents.txt", "slot_types.txt"):
-        shutil.copy(args.labels / name, args.out / name)
-    if args.tokenizer.resolve() != (args.out / "tokenizer.json").resolve():
-        shutil.copy(args.tokenizer, args.out / "tokenizer.json")
-    print(f"wrote {fp32} ({fp32.stat().st_size / 1e6:.1f} MB)")
-    if args.no_int8:
-        return
     int8 = args.out / f"{args.name}-int8.onnx"
-    quantize(fp32, int8)
-    print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB)")
+    if not args.compare_only:
+        export_onnx(args.checkpoint, fp32)
+        for name in ("intents.txt", "slot_types.txt"):
+            shutil.copy(args.labels / name, args.out / name)
+        # the device reads the compact pieces files (edge.nlu.unigram), not tokenizer.json
+        write_compact(args.tokenizer, args.out)
+        print(f"wrote {fp32} ({fp32.stat().st_size / 1e6:.1f} MB)")
+        if args.no_int8:
+            return
+        quantize(fp32, int8)
+        print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB)")
     if args.data:
         from edge.nlu.massive import load_massive
 

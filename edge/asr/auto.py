@@ -37,11 +37,10 @@ def auto_model_for(profile: Any, manifest: Any = None) -> str:
 
 def load_auto_asr(profile: Any, fallback_locale: str = "en-US", threshold: float = DEFAULT_THRESHOLD
                   ) -> FasterWhisperEngine:
-    """The engine for ``--locale auto``, its model verified against the manifest; raises the pipeline's
-    PipelineError (one line) when it cannot be loaded."""
+    """The engine for ``--locale auto``, its model verified against the manifest; raises AsrModelError
+    (one line) when it cannot be loaded."""
     from edge.asr.base import AsrModelError
     from edge.models import ModelError, load_manifest, require
-    from edge.pipeline.loader import PipelineError
 
     try:
         manifest = load_manifest()
@@ -51,4 +50,4 @@ def load_auto_asr(profile: Any, fallback_locale: str = "en-US", threshold: float
                                    beam_size=profile.asr.beam_size, fallback_locale=fallback_locale,
                                    language_threshold=threshold)
     except (ModelError, AsrModelError, ValueError) as exc:
-        raise PipelineError(f"--locale auto: {exc}") from None
+        raise AsrModelError(f"--locale auto: {exc}") from None

@@ -220,7 +220,7 @@ def run_multilingual_bench(args: argparse.Namespace) -> int:
     from edge.bench.results import write_atomic
     from edge.cli_errors import CliError
     from edge.commands.common import profile_or_exit
-    from edge.pipeline.loader import PipelineError
+    from edge.models import ModelError
 
     profile = profile_or_exit(args.profile)
     clips = picovoice_clips(args.data)
@@ -228,7 +228,7 @@ def run_multilingual_bench(args: argparse.Namespace) -> int:
         raise CliError(f"--data {args.data}: no Picovoice clips in audio/picovoice_*; pass --data")
     try:
         engine = load_auto_asr(profile)
-    except PipelineError as exc:
+    except ModelError as exc:
         raise CliError(str(exc)) from None
     threshold = engine.chooser.threshold if engine.chooser else DEFAULT_THRESHOLD
     nlu = _nlu(profile)

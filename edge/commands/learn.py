@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edge.cli_errors import CliError
 
 __all__ = ["add_parsers", "cmd_learn"]
@@ -151,28 +153,52 @@ def cmd_intents(args: argparse.Namespace) -> int:
 
 def _auto_calibrate(learner: Any) -> None:
     """Calibrate once for this model when MASSIVE is at hand (a few seconds); else keep the strict defaults."""
-    from edge.learn.calibrate import calibrate, calibration_sample, massive_path, save_thresholds
+    from edge.learn.calibrate import (
+        calibrate,
+        calibration_sample,
+        embed_sample,
+        massive_path,
+        save_background,
+        save_thresholds,
+    )
 
     if not massive_path().exists():
         return
     print("calibrating the similarity thresholds for this model (once) ...", flush=True)
-    thresholds = calibrate(learner.embed_fn, calibration_sample(massive_path()))
+    sample = calibration_sample(massive_path())
+    vecs = embed_sample(learner.embed_fn, sample)
+    thresholds = calibrate(learner.embed_fn, sample, vecs=vecs)
     save_thresholds(learner.store, learner.key, thresholds)
-    learner.set_thresholds(thresholds)
+    save_background(learner.key, vecs, [i for _, i, _ in sample])
+    learner.set_thresholds(thresholds, vecs, np.array([i for _, i, _ in sample]))
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from edge.learn.calibrate import calibrate, calibration_sample, massive_path, save_thresholds
+    from edge.learn.calibrate import (
+        calibrate,
+        calibration_sample,
+        embed_sample,
+        massive_path,
+        save_background,
+        save_bundle,
+        save_thresholds,
+    )
     from edge.learn.memory import model_key
 
     path = Path(args.massive) if args.massive else massive_path()
     if not path.exists():
         raise CliError(f"MASSIVE not found at {path}; pass --massive PATH (a folder or the jsonl tar.gz)")
-    embed = _embedder(_model(args))
+    model = _model(args)
+    embed = _embedder(model)
     sample = calibration_sample(path, per_intent=args.per_intent)
-    thresholds = calibrate(embed, sample)
+    vecs = embed_sample(embed, sample)
+    thresholds = calibrate(embed, sample, vecs=vecs)
     store = _store(args)
     save_thresholds(store, model_key(embed), thresholds)
+    save_background(model_key(embed), vecs, [i for _, i, _ in sample])
+    if args.ship:
+        shipped = save_bundle(model.model_path.parent, model_key(embed), thresholds, vecs, [i for _, i, _ in sample])
+        print(f"wrote {shipped} (ship it with the model: devices without MASSIVE use it)")
     print(f"exemplar {thresholds.exemplar}, fewshot {thresholds.fewshot}, paraphrase {thresholds.paraphrase} "
           f"({thresholds.source}); saved in {store.path}")
     return 0
@@ -182,7 +208,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     return int(args.learn_func(args))
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where learn.db is kept (default: $XDG_DATA_HOME/edge)")
     common.add_argument("--profile", help="device profile name or path, for its NLU model (default: desktop)")
@@ -208,5 +234,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         help="similarity thresholds for the NLU model from MASSIVE dev utterances")
     c.add_argument("--massive", help="MASSIVE folder or jsonl tar.gz (default: the shared copy)")
     c.add_argument("--per-intent", type=int, default=6, help="utterances per intent and locale (default: 6)")
+    c.add_argument("--ship", action="store_true", help="also write learn-calibration.npz beside the model")
     c.set_defaults(learn_func=cmd_calibrate)
     p.set_defaults(func=cmd_learn)

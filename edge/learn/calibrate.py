@@ -15,9 +15,15 @@ i.e. at how close unrelated requests come:
 - ``paraphrase``: the 95th percentile of cross-intent pair similarity; a failed turn and a later
   successful one are taken for the same request only above it (slot-value overlap adds up to 0.1).
 
+The sample's embeddings are kept too (the *background*, ~1 MB): a custom intent takes an utterance only
+if its nearest example is closer than every one of these known requests (an open-set nearest-neighbour
+rule), which keeps custom intents off the model's own intents.
+
 Thresholds are kept under the model's key (:func:`edge.learn.memory.model_key`) in ``learn.db`` and in
 ``$XDG_CACHE_HOME/edge/learn/`` (once per model and machine: ``edge learn calibrate``, or automatically
-by ``edge learn intents`` when MASSIVE is at hand); a model that has none uses :data:`DEFAULT`.
+by ``edge learn intents`` when MASSIVE is at hand), or shipped beside the model
+(``learn-calibration.npz``, written by ``edge learn calibrate --ship``); a model that has none uses
+:data:`DEFAULT`.
 """
 
 from __future__ import annotations
@@ -29,14 +35,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from edge.learn.db import LearnStore
 from edge.learn.memory import Embedder
 
-__all__ = ["CALIBRATION_LOCALES", "DEFAULT", "Thresholds", "calibrate", "calibration_sample", "load_thresholds",
-           "massive_path", "save_thresholds"]
+__all__ = ["BUNDLE_NAME", "CALIBRATION_LOCALES", "DEFAULT", "Thresholds", "calibrate", "calibration_sample",
+           "embed_sample", "load_background", "load_bundle", "load_thresholds", "massive_path", "save_background",
+           "save_bundle", "save_thresholds"]
 
 CALIBRATION_LOCALES = ("en-US", "de-DE", "fr-FR", "es-ES", "hi-IN", "ja-JP", "zh-CN", "ar-SA")
 
@@ -70,7 +78,7 @@ def calibration_sample(path: Path | None = None, per_intent: int = 6, locales: S
     from edge.nlu.massive import load_massive
 
     examples = load_massive(path or massive_path(), locales=list(locales), splits=[split])
-    groups: dict[tuple[str, str], list] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for ex in examples:
         groups[(ex.locale, ex.intent)].append(ex)
     rng = random.Random(seed)
@@ -82,12 +90,19 @@ def calibration_sample(path: Path | None = None, per_intent: int = 6, locales: S
     return out
 
 
-def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 10, seed: int = 0) -> Thresholds:
-    """Thresholds for ``embed`` from a labelled sample (see the module's rule)."""
+def embed_sample(embed: Embedder, sample: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """The raw embeddings of the sample's texts ([n, d] float32), in batches of 64."""
     texts = [t for t, _, _ in sample]
+    return np.concatenate([embed(texts[i: i + 64]) for i in range(0, len(texts), 64)]).astype(np.float32)
+
+
+def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 10, seed: int = 0,
+              vecs: np.ndarray | None = None) -> Thresholds:
+    """Thresholds for ``embed`` from a labelled sample (see the module's rule); ``vecs``: its embeddings
+    if already made (:func:`embed_sample`)."""
     intents = np.array([i for _, i, _ in sample])
     locales = np.array([loc for _, _, loc in sample])
-    vecs = np.concatenate([embed(texts[i: i + 64]) for i in range(0, len(texts), 64)]).astype(np.float32)
+    vecs = embed_sample(embed, sample) if vecs is None else np.asarray(vecs, dtype=np.float32)
     center = vecs.mean(axis=0)
     vecs = vecs - center
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
@@ -108,16 +123,70 @@ def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 
         others = np.flatnonzero(intents != intent)
         scores.append(sims[np.ix_(others, shots)].max(axis=1))
     fewshot = float(np.quantile(np.concatenate(scores), 0.99))
-    clip = lambda x: round(min(max(x, 0.3), 0.99), 4)  # noqa: E731
+
+    def clip(x: float) -> float:
+        return round(min(max(x, 0.3), 0.99), 4)
+
     return Thresholds(clip(exemplar), clip(fewshot), clip(paraphrase),
                       f"calibrated on {len(sample)} MASSIVE utterances, {len(set(locales.tolist()))} locales",
                       tuple(round(float(x), 5) for x in center))
 
 
-def _cache_file(key: str) -> Path:
+def _cache_file(key: str, kind: str = "thresholds", suffix: str = ".json") -> Path:
     from edge.paths import cache_dir
 
-    return cache_dir() / "learn" / f"thresholds-{key}.json"
+    return cache_dir() / "learn" / f"{kind}-{key}{suffix}"
+
+
+def save_background(key: str, vecs: np.ndarray, intents: Sequence[str]) -> None:
+    """Keep the calibration sample's embeddings and intents in the cache: the known requests a custom
+    intent must beat (:class:`edge.learn.layer.LearnedLayer`)."""
+    path = _cache_file(key, "background", ".npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".tmp"), "wb") as f:
+            np.savez_compressed(f, vecs=np.asarray(vecs, dtype=np.float16), intents=np.array(list(intents)))
+        os.replace(path.with_name(path.name + ".tmp"), path)
+    except OSError:
+        pass
+
+
+def load_background(key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(embeddings [n, d] float32, intents [n]) kept by :func:`save_background`, or None."""
+    try:
+        with np.load(_cache_file(key, "background", ".npz")) as data:
+            return data["vecs"].astype(np.float32), data["intents"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+BUNDLE_NAME = "learn-calibration.npz"
+
+
+def save_bundle(folder: Path, key: str, thresholds: Thresholds, vecs: np.ndarray, intents: Sequence[str]) -> Path:
+    """Write the calibration beside a model (``<folder>/learn-calibration.npz``), for shipping it with the
+    model to devices that have no MASSIVE: thresholds, background embeddings (float16) and intents."""
+    path = Path(folder) / BUNDLE_NAME
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, key=np.array(key), thresholds=np.array(json.dumps(asdict(thresholds))),
+                            vecs=np.asarray(vecs, dtype=np.float16), intents=np.array(list(intents)))
+    os.replace(tmp, path)
+    return path
+
+
+def load_bundle(folder: Path | None, key: str) -> tuple[Thresholds, np.ndarray, np.ndarray] | None:
+    """The calibration shipped beside the model in ``folder``, if it was made for model ``key``."""
+    if folder is None:
+        return None
+    try:
+        with np.load(Path(folder) / BUNDLE_NAME) as data:
+            if str(data["key"]) != key:
+                return None
+            found = _decode(str(data["thresholds"]))
+            return (found, data["vecs"].astype(np.float32), data["intents"]) if found else None
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def _decode(raw: str) -> Thresholds | None:

@@ -6,14 +6,15 @@ aside, one-line :class:`~edge.skills.store.StoreError`) with its own migrations,
 said apart from alarms and lists, so ``edge learn forget`` can erase it without touching them, and
 ``secure_delete`` is on so that erased rows are overwritten, not only unlinked.
 
-Schema (learn version 1)::
+Schema (learn version 2)::
 
     turns(id PK, at REAL (unix s), text, locale, intent, slots JSON, confidence, source 'model'|'learned',
           skill, reply, outcome 'pending'|'success'|'failed', signals JSON list)
     candidates(id PK, text, norm UNIQUE with intent, locale, intent, slots JSON, sightings, confirmed 0|1,
                first_at, last_at, applied_id NULL|memory id)
     memory(id PK, kind 'rephrase'|'custom', text, norm, locale, intent, slots JSON, created REAL,
-           active 0|1, origin TEXT, model TEXT, embedding BLOB float16)
+           active 0|1, origin TEXT, model TEXT, embedding BLOB float16,
+           confused TEXT NULL  -- v2: the model's intent for the phrasing when it was learned)
     custom_intents(name PK, spec JSON, source TEXT, loaded REAL)
     meta(key PK, value TEXT)
 """
@@ -50,6 +51,9 @@ CREATE INDEX IF NOT EXISTS memory_norm ON memory (norm);
 CREATE TABLE IF NOT EXISTS custom_intents (name TEXT PRIMARY KEY, spec TEXT NOT NULL, source TEXT, loaded REAL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """),
+    (2, """
+ALTER TABLE memory ADD COLUMN confused TEXT;
+"""),
 ]
 
 
@@ -68,7 +72,7 @@ class LearnStore(Store):
             self._conn.execute("PRAGMA secure_delete = ON")
 
     @classmethod
-    def memory(cls, notice: str | None = None) -> LearnStore:  # type: ignore[override]
+    def memory(cls, notice: str | None = None) -> LearnStore:
         store = cls(Path(":memory:"))
         store.notice = notice
         return store

@@ -85,7 +85,8 @@ class LearningRouter:
     def preview(self, parse: Parse, locale: str, session: Any = None) -> Reply | None:
         if parse.intent in self.learner.custom:
             return None
-        return self.inner.preview(parse, locale) if session is None else self.inner.preview(parse, locale, session)
+        found = self.inner.preview(parse, locale) if session is None else self.inner.preview(parse, locale, session)
+        return found if isinstance(found, Reply) else None
 
     def drop_pending(self) -> None:
         self.inner.drop_pending()
@@ -117,11 +118,12 @@ class LearningRouter:
         return Reply(text or "Done.", locale, f"custom:{name}", data={"intent": name, "custom_intent": name})
 
 
-def learner_for(data_dir: Path | None, embed: Any = None, settings: LearnSettings | None = None) -> Learner:
+def learner_for(data_dir: Path | None, embed: Any = None, settings: LearnSettings | None = None,
+                model_dir: Path | None = None) -> Learner:
     """The learner over ``learn.db`` in ``data_dir`` (raises the store's one-line StoreError)."""
     from edge.learn.db import open_learn_store
 
-    return Learner(open_learn_store(data_dir), embed, settings)
+    return Learner(open_learn_store(data_dir), embed, settings, model_dir=model_dir)
 
 
 def attach(nlu: Any, router: Any, profile: Any = None, data_dir: Path | None = None) -> tuple[Any, Any]:
@@ -130,7 +132,8 @@ def attach(nlu: Any, router: Any, profile: Any = None, data_dir: Path | None = N
     settings = settings_from_profile(profile)
     embed = getattr(nlu, "embed", None)
     try:
-        learner = learner_for(data_dir, embed, settings)
+        path = getattr(nlu, "model_path", None)
+        learner = learner_for(data_dir, embed, settings, Path(path).parent if path is not None else None)
     except Exception as exc:  # learning is an extra: never stop the assistant
         log.warning("learn: off (%s)", exc)
         return nlu, router

@@ -7,15 +7,17 @@ and keeps the learned layer. The NLU caller asks it :meth:`Learner.apply`; the r
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge.learn.calibrate import Thresholds, load_thresholds
+from edge.learn.calibrate import DEFAULT, Thresholds, load_background, load_bundle, load_thresholds
 from edge.learn.db import LearnStore
 from edge.learn.layer import LearnedLayer
 from edge.learn.memory import Embedder, ExemplarMemory, model_key
@@ -45,14 +47,15 @@ class LearnSettings:
 @dataclass
 class _Recent:
     turn: LoggedTurn
-    embedding: np.ndarray | None
     mined: list[Candidate] = field(default_factory=list)
     item_id: int | None = None  # the learned item that made this turn's parse
 
 
 class Learner:
     def __init__(self, store: LearnStore, embed: Embedder | None, settings: LearnSettings | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, model_dir: Path | None = None) -> None:
+        """``model_dir``: the NLU model's folder, where a shipped calibration (``learn-calibration.npz``) is
+        looked for when neither ``learn.db`` nor the cache has one for this model."""
         self.store = store
         self.settings = settings or LearnSettings()
         self.clock = clock
@@ -66,20 +69,31 @@ class Learner:
                 self.embed_fn = None
         self.key = key
         self.thresholds = load_thresholds(store, key)
+        background = load_background(key) if self.embed_fn is not None else None
+        shipped = load_bundle(model_dir, key) if self.embed_fn is not None else None
+        if shipped is not None and (self.thresholds is DEFAULT or background is None):
+            self.thresholds = self.thresholds if self.thresholds is not DEFAULT else shipped[0]
+            background = background or (shipped[1], shipped[2])
         self.memory = ExemplarMemory(store, self.embed_fn, key)
         self.memory.set_center(self.thresholds.center_array())
         self.layer = LearnedLayer(self.memory, self.thresholds, self.load_custom())
+        self.layer.sure = self.settings.sure_confidence
+        self.layer.set_background(*(background if background is not None else (None, None)))
         self.log = TurnLog(store, max_turns=self.settings.max_turns, retention_days=self.settings.retention_days,
                            clock=clock)
         self.miner = RephraseMiner(store, self.memory, self.settings.sightings)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._applied: dict[str, int] = {}  # text -> learned item id that parsed it (this turn)
         self.recent: list[_Recent] = []  # turns since the last success, newest last
+        self._lock = threading.RLock()
 
-    def set_thresholds(self, thresholds: Thresholds) -> None:
+    def set_thresholds(self, thresholds: Thresholds, background: np.ndarray | None = None,
+                       intents: np.ndarray | None = None) -> None:
+        """New thresholds (and the background: raw embeddings, their intents) after a calibration."""
         self.thresholds = thresholds
         self.layer.thresholds = thresholds
         self.memory.set_center(thresholds.center_array())
+        self.layer.set_background(background, intents)
 
     # --- custom intents -----------------------------------------------------------------------------
     def load_custom(self) -> dict[str, dict[str, Any]]:
@@ -107,25 +121,34 @@ class Learner:
         """The model's parse, or the learned layer's where a learned item takes it."""
         if not parse.text.strip() or not (self.memory.items or self.memory.by_norm):
             return parse
+        with self._lock:  # the pipeline may parse a speculative transcript on another thread
+            return self._apply(parse)
+
+    def _apply(self, parse: Parse) -> Parse:
         emb = self.embedding(parse.text)
-        found = self.layer.match(parse.text, emb)
+        found = self.layer.match(parse.text, emb, parse)
         if found is None:
             return parse
         self._applied[parse.text] = found.item.id
         while len(self._applied) > 64:  # speculative parses of partial transcripts are never handled
             self._applied.pop(next(iter(self._applied)))
-        return self.layer.apply(parse, emb)
+        return self.layer.take(parse, found)
 
     # --- the dialogue side --------------------------------------------------------------------------
-    def similarity(self, a: np.ndarray | None, b: np.ndarray | None) -> float:
-        if a is None or b is None:
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two texts' embeddings, centred as the layer compares them (0 without)."""
+        ea, eb = self.embedding(a), self.embedding(b)
+        if ea is None or eb is None:
             return 0.0
-        pa, pb = self.memory.prepare(a), self.memory.prepare(b)
-        return float(pa @ pb)
+        return float(self.memory.prepare(ea) @ self.memory.prepare(eb))
 
     def observe(self, parse: Parse, locale: str | None, reply: Any, pending: Any = None) -> LoggedTurn | None:
         """Log one turn (``reply``: the router's Reply; ``pending``: the question open before it) and learn
-        what its signals say. None when the turn log is off."""
+        what its signals say. None when the turn log is off. Embeds only when there is something to compare."""
+        with self._lock:
+            return self._observe(parse, locale, reply, pending)
+
+    def _observe(self, parse: Parse, locale: str | None, reply: Any, pending: Any) -> LoggedTurn | None:
         item_id = self._applied.pop(parse.text, None)
         if not self.settings.log_turns:
             return None
@@ -141,21 +164,28 @@ class Learner:
             if prev is not None and answer == "yes":
                 self.log.mark(prev.turn, "success", "confirmed")
                 asked = pending.parse
-                if asked.intent and prev.item_id is None:
-                    self.miner.sight(asked.text, locale, asked.intent, slot_dicts(asked.slots), now, confirmed=True,
-                                     origin="confirmed (Did you mean ...? yes)")
-                self.recent = []
+                if asked.intent and prev.item_id is None:  # a "no" to what it then did takes it back
+                    prev.mined.append(self.miner.sight(asked.text, locale, asked.intent, slot_dicts(asked.slots), now,
+                                                       confirmed=True, origin="confirmed (Did you mean ...? yes)",
+                                                       confused=asked.intent))
+                self.recent = [prev]
             elif prev is not None:
                 self._reject(prev, "clarify_no")
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
         correction = correction_kind(text, locale or "en") if text else None
-        if correction is not None and pending_kind in (None, "clarify"):
+        if correction in ("no", "cancel") and parse.intent and not parse.out_of_domain \
+                and parse.confidence >= self.settings.sure_confidence:
+            correction = None  # "do not disturb me", "stop the music": a command, not an answer
+        # "no"/"cancel" to a slot question or a confirmation only declines it; a complaint always rejects
+        if correction is not None and (pending_kind in (None, "clarify") or correction == "complaint"):
             if prev is not None:
                 self._reject(prev, correction)
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
-        if pending is not None and answer is not None:  # yes/no to a confirmation, an answer to a slot question
+        answered = pending is not None and (answer is not None or (
+            pending_kind == "slot" and (getattr(reply, "data", None) or {}).get("intent") == pending.parse.intent))
+        if answered:  # yes/no to a confirmation, or the value a slot question asked for
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
         # the router asked ("Sorry, what?" / "Did you mean ...?"); an honest "I can't do that" is not an NLU failure
@@ -165,19 +195,19 @@ class Learner:
         turn = self.log.record(text, locale, parse.intent, slots, parse.confidence,
                                source="learned" if item_id is not None else "model",
                                outcome="failed" if failed else "success", signals=[signal], **common)
-        emb = self.embedding(text)
-        current = _Recent(turn, emb, item_id=item_id)
+        current = _Recent(turn, item_id=item_id)
         if prev is not None and not prev.turn.failed and prev.turn.source != "answer" \
                 and now - prev.turn.at <= self.settings.repeat_s and prev.turn.intent != parse.intent \
                 and prev.turn.confidence < self.settings.sure_confidence \
-                and self.similarity(prev.embedding, emb) >= self.thresholds.paraphrase:
+                and self.similarity(prev.turn.text, text) >= self.thresholds.paraphrase:
             self._reject(prev, "repeated")
         if not failed and parse.intent:
             for r in self.recent:
                 if r.turn.failed and r.turn.source != "answer" and norm(r.turn.text) != norm(text):
-                    score = closeness(self.similarity(r.embedding, emb), slots, r.turn.text)
+                    score = closeness(self.similarity(r.turn.text, text), slots, r.turn.text)
                     if score >= self.thresholds.paraphrase:
-                        current.mined.append(self.miner.sight(r.turn.text, r.turn.locale, parse.intent, slots, now))
+                        current.mined.append(self.miner.sight(r.turn.text, r.turn.locale, parse.intent, slots, now,
+                                                              confused=r.turn.intent))
             self.recent = []
         self.recent.append(current)
         return turn
@@ -195,7 +225,8 @@ class Learner:
 
     def interrupted(self) -> None:
         """The user stopped the last reply: that turn failed."""
-        if self.settings.log_turns and self.recent and self.clock() - self.recent[-1].turn.at <= 60.0:
-            last = self.recent[-1]
-            if last.turn.source != "answer":
-                self._reject(last, "interrupted")
+        with self._lock:
+            if self.settings.log_turns and self.recent and self.clock() - self.recent[-1].turn.at <= 60.0:
+                last = self.recent[-1]
+                if last.turn.source != "answer":
+                    self._reject(last, "interrupted")

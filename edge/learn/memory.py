@@ -43,6 +43,7 @@ class Item:
     created: float = 0.0
     active: bool = True
     origin: str = ""
+    confused: str | None = None  # what the model said for this phrasing when it was learned
 
     @property
     def norm(self) -> str:
@@ -51,7 +52,7 @@ class Item:
 
 def _item(r: Any) -> Item:
     return Item(r["id"], r["kind"], r["text"], r["locale"], r["intent"], json.loads(r["slots"]), r["created"],
-                bool(r["active"]), r["origin"] or "")
+                bool(r["active"]), r["origin"] or "", r["confused"])
 
 
 class ExemplarMemory:
@@ -76,7 +77,7 @@ class ExemplarMemory:
         out = np.asarray(vecs, dtype=np.float32)
         if self.center is not None and self.center.shape[-1] == out.shape[-1]:
             out = out - self.center
-        return out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
+        return np.asarray(out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9), dtype=np.float32)
 
     # --- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -103,9 +104,10 @@ class ExemplarMemory:
 
     # --- changes ------------------------------------------------------------------------------------
     def add(self, kind: str, text: str, locale: str | None, intent: str, slots: list[dict[str, Any]],
-            origin: str = "", embedding: np.ndarray | None = None) -> Item:
+            origin: str = "", embedding: np.ndarray | None = None, confused: str | None = None) -> Item:
         """Learn ``text`` -> ``intent``; an active rephrase item with the same words and another intent is
-        retired (the newest teaching wins). Returns the new item."""
+        retired (the newest teaching wins). ``confused``: the model's intent for ``text`` (the mistake
+        corrected). Returns the new item."""
         vec = None
         if self.embed is not None:
             vec = embedding if embedding is not None else self.embed([text])[0]
@@ -117,10 +119,10 @@ class ExemplarMemory:
                            (key,))
             new_id = int(db.execute(
                 "INSERT INTO memory (kind, text, norm, locale, intent, slots, created, active, origin, model, "
-                "embedding) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                "embedding, confused) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (kind, text, key, locale, intent, json.dumps(slots, ensure_ascii=False), time.time(), origin,
                  self.key if vec is not None else None,
-                 vec.astype(np.float16).tobytes() if vec is not None else None)).lastrowid or 0)
+                 vec.astype(np.float16).tobytes() if vec is not None else None, confused)).lastrowid or 0)
         self.load()
         return next(it for it in self.items if it.id == new_id)
 
@@ -167,7 +169,7 @@ class ExemplarMemory:
         :attr:`items`), both centred by :meth:`prepare`."""
         if self.matrix.size == 0:
             return np.zeros(0, dtype=np.float32)
-        return self.matrix @ self.prepare(embedding)
+        return np.asarray(self.matrix @ self.prepare(embedding), dtype=np.float32)
 
     def size_bytes(self) -> int:
         """Bytes of the learned state in memory (matrix and item texts)."""

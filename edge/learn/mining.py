@@ -45,8 +45,9 @@ class RephraseMiner:
         self.sightings = max(1, sightings)
 
     def sight(self, failed_text: str, locale: str | None, intent: str, success_slots: list[dict[str, Any]],
-              now: float, *, confirmed: bool = False, origin: str = "") -> Candidate:
-        """Count one sighting of ``failed_text`` -> ``intent``; applies it when due. Returns the candidate."""
+              now: float, *, confirmed: bool = False, origin: str = "", confused: str | None = None) -> Candidate:
+        """Count one sighting of ``failed_text`` -> ``intent``; applies it when due. ``confused``: the model's
+        intent for ``failed_text``. Returns the candidate."""
         slots = slot_dicts(carry_slots(success_slots, failed_text))
         key = norm(failed_text)
         with self.store.transaction() as db:
@@ -62,7 +63,8 @@ class RephraseMiner:
         active = row["applied_id"] is not None and any(it.id == row["applied_id"] for it in self.memory.items)
         if not active and (cand.confirmed or cand.sightings >= self.sightings):
             why = "confirmed" if cand.confirmed else f"seen {cand.sightings} times"
-            cand.applied = self.memory.add("rephrase", failed_text, locale, intent, slots, origin or why)
+            cand.applied = self.memory.add("rephrase", failed_text, locale, intent, slots, origin or why,
+                                           confused=confused)
             self.store.execute("UPDATE candidates SET applied_id = ? WHERE id = ?", (cand.applied.id, cand.id))
         return cand
 

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ def token_bio(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[str, int
 def decode_bio(labels: Sequence[int], offsets: Sequence[tuple[int, int]], text: str,
                slot_types: Sequence[str]) -> list[tuple[str, int, int]]:
     """Token BIO labels -> (type, start, end) character spans over `text`, whitespace-trimmed."""
-    spans: list[list] = []
+    spans: list[list[Any]] = []
     prev_type: str | None = None
     for lab, (start, end) in zip(labels, offsets):
         if end <= start or lab < 0:
@@ -144,7 +145,7 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 def unit_spans(labels: Sequence[int], units: Sequence[tuple[int, int, int]], text: str,
                slot_types: Sequence[str]) -> list[tuple[str, int, int]]:
     """Unit BIO labels -> (type, start, end) character spans over `text`."""
-    spans: list[list] = []
+    spans: list[list[Any]] = []
     prev: str | None = None
     for lab, (_, s, e) in zip(labels, units):
         if lab <= 0:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def massive_convention(text: str, spans: Collection[Span], locale: str) -> set[S
             elif start is None:
                 start = i
     out: set[Span] = set()
-    cur: list | None = None
+    cur: list[Any] | None = None
     for k, (s, e) in enumerate(units):
         typ = next((t for t, a, b in spans if a <= s < b or s < a < e), None)
         if cur is not None and typ == cur[0]:

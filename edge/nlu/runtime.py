@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from edge.errors import EdgeError
 from edge.nlu.labels import LabelSet, unit_spans, viterbi_bio
 from edge.nlu.locales import is_known_locale
 from edge.nlu.pieces import Pieces, Segmenter, TokenizerLike, normalise
@@ -26,7 +28,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "nlu"
 DEFAULT_MODEL_FILE = "student-int8.onnx"
 
 
-class NluModelError(RuntimeError):
+class NluModelError(EdgeError, RuntimeError):
     """The model files are missing or unreadable; the message says which and what to do."""
 
 
@@ -49,7 +51,7 @@ class Parse:
     locale: str | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -65,7 +67,8 @@ def _load_tokenizer(folder: Path, compact: bool) -> TokenizerLike:
             return UnigramTokenizer.load(folder)
         from tokenizers import Tokenizer
 
-        return Tokenizer.from_file(str(folder / "tokenizer.json"))  # type: ignore[no-any-return]
+        tok: TokenizerLike = Tokenizer.from_file(str(folder / "tokenizer.json"))  # type: ignore[assignment]
+        return tok
     except Exception as e:  # numpy, zipfile and tokenizers each raise their own types on a damaged file
         name = "pieces.txt / pieces.npz" if compact else "tokenizer.json"
         raise NluModelError(f"NLU tokenizer {folder}/{name} is corrupt ({type(e).__name__}: {e}); "
@@ -142,15 +145,16 @@ class NluModel:
         rows = [self.segmenter.encode(normalise(_clean(t) or " ")).ids[: self.max_tokens - 2] for t in texts]
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
-        pooled = self.session.run(["pooled"], self._feed(rows))[0].astype(np.float32)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-9)
+        pooled: np.ndarray = np.asarray(self.session.run(["pooled"], self._feed(rows))[0], dtype=np.float32)
+        norms: np.ndarray = np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-9)
+        return np.asarray(pooled / norms, dtype=np.float32)
 
     def _feed(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
         width = max(len(ids) for ids in rows) + 2
         input_ids = np.full((len(rows), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         for r, ids in enumerate(rows):
-            input_ids[r, : len(ids) + 2] = [self.bos, *ids, self.eos]
+            input_ids[r, : len(ids) + 2] = [int(self.bos or 0), *ids, int(self.eos or 0)]
             mask[r, : len(ids) + 2] = 1
         return {"input_ids": input_ids, "attention_mask": mask}
 
