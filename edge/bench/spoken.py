@@ -250,8 +250,9 @@ def _jobs(examples_by_locale: dict[str, list[Any]], per_locale: int, en_us: int 
 class _Voices:
     """The one Piper voice (its speed set per clip) and espeak-ng engines per (locale, variant, speed, pitch)."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, steady: bool = False) -> None:
         self.threads = threads
+        self.steady = steady
         self._piper: Any = None
         self._espeak: dict[tuple[str, str, float, int], Any] = {}
         self._available: frozenset[str] | None = None
@@ -283,7 +284,9 @@ class _Voices:
 
         if self._piper is None:
             self._piper = create_tts("en-US", engine="piper", threads=self.threads)
-        self._piper.syn_config = SynthesisConfig(length_scale=self._piper.voice.config.length_scale / speed)
+        noise = 0.0 if self.steady else None  # None: the voice's own noise scales
+        self._piper.syn_config = SynthesisConfig(length_scale=self._piper.voice.config.length_scale / speed,
+                                                 noise_scale=noise, noise_w_scale=noise)
         return self._piper
 
 
@@ -310,9 +313,14 @@ def build_spoken_set(
     threads: int = 2,
     seed: int = 1234,
     progress: Callable[[int, int, str], None] | None = None,
+    steady_piper: bool = False,
 ) -> dict[str, Any]:
     """Render the set into ``out`` (resuming a previous build there): ``en_us`` en-US utterances (None: all)
-    with Piper and espeak-ng, ``per_locale`` of every other locale with espeak-ng. Returns meta.json's contents."""
+    with Piper and espeak-ng, ``per_locale`` of every other locale with espeak-ng. Returns meta.json's contents.
+
+    ``steady_piper`` renders Piper without its sampling noise, so the same build gives the same audio every
+    time: what a guard with a fixed floor needs (Piper's noise is drawn inside its ONNX graph and cannot be
+    seeded)."""
     from edge.audio.resample import resample
     from edge.audio.wav import write_wav
     from edge.nlu.massive import available_locales, load_massive
@@ -335,7 +343,7 @@ def build_spoken_set(
     manifest = out / "manifest.jsonl"
     done = _truncate_torn(manifest)
     (out / "meta.json").unlink(missing_ok=True)
-    voices = _Voices(threads)
+    voices = _Voices(threads, steady=steady_piper)
     started = time.monotonic()
     failed: list[str] = []
     with manifest.open("a", encoding="utf-8") as f:
