@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class WavReader:
             self._file: BinaryIO = open(source, "rb")  # closed by close()
             self._owns = True
         else:
-            self.name = name or getattr(source, "name", "<stream>")
+            self.name = name or str(getattr(source, "name", "<stream>"))
             self._file = source
             self._owns = owns
         self.nonfinite = 0
@@ -276,7 +276,7 @@ def _parse_fmt(body: bytes, name: str) -> tuple[SampleFormat, int, int, int]:
     width = (bits + 7) // 8
     if block_align and block_align % channels == 0 and (block_align // channels) * 8 >= bits:
         width = block_align // channels
-    kind = "float" if tag == WAVE_FORMAT_IEEE_FLOAT else "int"
+    kind: Literal["int", "float"] = "float" if tag == WAVE_FORMAT_IEEE_FLOAT else "int"
     try:
         fmt = SampleFormat(kind, width)
     except ValueError:

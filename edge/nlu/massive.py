@@ -7,7 +7,6 @@ around the brackets (always in ja-JP/zh-CN, whose `utt` has no spaces), so spans
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import tarfile
@@ -15,6 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SPLITS = ("train", "dev", "test")
 _SLOT = re.compile(r"\[\s*([^\[\]:]+?)\s*:\s*([^\[\]]*?)\s*\]")
@@ -82,7 +82,7 @@ def parse_annotation(annot: str, utt: str) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def parse_record(record: dict, source: str, line: int) -> Example:
+def parse_record(record: dict[str, Any], source: str, line: int) -> Example:
     try:
         utt = record["utt"]
         annot = record["annot_utt"]
@@ -175,9 +175,9 @@ def load_massive(
                 for m in sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name):
                     loc = _locale_of(m.name)
                     if loc and (wanted_locales is None or loc in wanted_locales):
-                        f = tar.extractfile(m)
-                        assert f is not None
-                        keep(iter_jsonl(io.BufferedReader(f), f"{path}!{m.name}"))
+                        member = tar.extractfile(m)
+                        assert member is not None
+                        keep(iter_jsonl(member, f"{path}!{m.name}"))  # IO[bytes]: lines of bytes
         except (EOFError, OSError, tarfile.TarError, zlib.error) as e:
             raise MassiveFormatError(str(path), 0, f"archive is truncated or corrupt ({e})") from None
     if wanted_locales:
