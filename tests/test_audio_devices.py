@@ -510,3 +510,16 @@ def test_speaker_callback_error_raises_on_write(pulse_null_sink: str) -> None:
             sink.write(tone(440, 0.1), RATE)
         assert one_line(exc).startswith("speaker 'pulse' failed (Unanticipated host error)")
 
+
+
+@pytest.mark.parametrize(("folder", "why"), [
+    ("/proc", "does not take new files"), ("/sys", "permission denied"),
+    ("/nonexistent-edge-folder", "does not exist"),
+])
+def test_wav_sink_in_a_folder_that_takes_no_files_says_why(folder: str, why: str) -> None:
+    if not os.path.isdir(folder) and folder != "/nonexistent-edge-folder":
+        pytest.skip(f"no {folder} here")
+    with pytest.raises(AudioWriteError) as exc:
+        WavSink(Path(folder) / "reply.wav")
+    msg = one_line(exc)
+    assert msg.startswith(f"cannot write {folder}/reply.wav") and why in msg

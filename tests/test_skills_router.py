@@ -119,6 +119,8 @@ def test_maths_values(text: str, value: float) -> None:
 @pytest.mark.parametrize("text,kind", [
     ("10 divided by 0", "div_zero"), ("banana plus 2", "garbage"), ("what is", "garbage"), ("2 +", "garbage"),
     ("(2 + 3", "garbage"), ("square root of -4", "not_real"), ("9 to the power of 99999", "too_big"),
+    ("(" * 400 + "1" + ")" * 400 + " plus 2", "too_deep"), ("minus " * 3000 + "1", "too_deep"),
+    ("square root of " * 400 + "16", "too_deep"),
 ])
 def test_maths_errors(text: str, kind: str) -> None:
     with pytest.raises(MathsError) as err:

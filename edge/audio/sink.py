@@ -291,6 +291,8 @@ class WavSink(AudioSink):
             why = "no space left on the device; free some space or write the file elsewhere"
         elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
             why = "permission denied; choose a writable directory"
+        elif code == errno.ENOENT and self.path.parent.is_dir():  # /proc: the folder is there, files cannot be made
+            why = f"{self.path.parent} does not take new files; choose a writable directory"
         elif code == errno.ENOENT:
             why = f"directory {self.path.parent} does not exist; create it or choose another path"
         elif code == errno.EISDIR:

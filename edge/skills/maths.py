@@ -78,7 +78,7 @@ _ASCII_WORD = re.compile(r"^[a-zàâçéèêëîïôûùüÿñæœáíóúãõä
 
 
 class MathsError(ValueError):
-    """Why an expression has no answer: "garbage", "div_zero", "not_real" or "too_big"."""
+    """Why an expression has no answer: "garbage", "div_zero", "not_real", "too_big" or "too_deep"."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -172,10 +172,14 @@ def _number_words(words: list[str], i: int) -> tuple[float, int]:
     return float(total + current), i
 
 
+MAX_NESTING = 50  # brackets, signs and roots inside one another; deeper input is refused, not recursed into
+
+
 class _Parser:
     def __init__(self, tokens: list[str | float]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | float | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -217,14 +221,20 @@ class _Parser:
         return value
 
     def factor(self) -> float:
-        if self.peek() in ("-", "+"):
-            sign = -1.0 if self.take() == "-" else 1.0
-            return sign * self.factor()
-        base = self.postfix()
-        if self.peek() == "^":
-            self.take()
-            return _power(base, self.factor())
-        return base
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise MathsError("too_deep")
+        try:
+            if self.peek() in ("-", "+"):
+                sign = -1.0 if self.take() == "-" else 1.0
+                return sign * self.factor()
+            base = self.postfix()
+            if self.peek() == "^":
+                self.take()
+                return _power(base, self.factor())
+            return base
+        finally:
+            self.depth -= 1
 
     def postfix(self) -> float:
         value = self.primary()
