@@ -87,6 +87,21 @@ def load_devices(path: Path) -> tuple[list[Device], dict[str, Any]]:
     return found, dict(data.get("home_assistant", {}))
 
 
+class HomeAssistantError(OSError):
+    """A Home Assistant call that was not made, with the one-line reason and what to do."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A service call is never redirected: following one would re-send the token to wherever the answer
+    points and turn the POST into a GET that does nothing (urllib copies the Authorization header)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        raise HomeAssistantError(f"Home Assistant at {req.full_url} answered {code}, a redirect to {newurl}; "
+                                 f"not followed (the token is not sent on): set url in devices.toml to the "
+                                 f"address it redirects to")
+
+
 class HomeAssistantAdapter:
     """Home Assistant's REST API (``POST /api/services/<domain>/<service>``). Off unless configured."""
 
@@ -94,12 +109,13 @@ class HomeAssistantAdapter:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects())
 
     def call(self, domain: str, service: str, data: dict[str, Any]) -> None:
         request = urllib.request.Request(
             f"{self.url}/api/services/{domain}/{service}", data=json.dumps(data).encode(), method="POST",
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 - a configured local URL
+        with self._opener.open(request, timeout=self.timeout):  # a configured local URL, no redirects
             pass
 
     def apply(self, device: Device, state: dict[str, Any]) -> None:
@@ -117,6 +133,24 @@ class HomeAssistantAdapter:
         self.call(domain, "turn_on", data)
 
 
+class RefusedAdapter:
+    """Stands in for Home Assistant when its token cannot be used: every call fails with ``why``."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def apply(self, device: Device, state: dict[str, Any]) -> None:
+        raise HomeAssistantError(self.why)
+
+
+def open_to_others(path: Path) -> bool:
+    """True when group or other users may read or write ``path`` (any of its 0o077 permission bits)."""
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
+
+
 class IotSkill:
     name = "iot"
     intents = ("iot_cleaning", "iot_coffee", "iot_hue_lightchange", "iot_hue_lightdim", "iot_hue_lightoff",
@@ -126,11 +160,16 @@ class IotSkill:
     def preview(self, parse: Parse, ctx: SkillContext) -> Outcome | None:
         return None
 
-    def _registry(self, ctx: SkillContext) -> tuple[list[Device], HomeAssistantAdapter | None]:
-        devices, ha = load_devices(devices_file(ctx))
-        adapter = None
+    def _registry(self, ctx: SkillContext) -> tuple[list[Device], HomeAssistantAdapter | RefusedAdapter | None]:
+        path = devices_file(ctx)
+        devices, ha = load_devices(path)
+        adapter: HomeAssistantAdapter | RefusedAdapter | None = None
         if ha.get("enabled") and ha.get("url") and ha.get("token"):
-            adapter = HomeAssistantAdapter(str(ha["url"]), str(ha["token"]))
+            if open_to_others(path):
+                adapter = RefusedAdapter(f"{path} holds a Home Assistant token and other users can read it; "
+                                         f"run: chmod 600 {path}")
+            else:
+                adapter = HomeAssistantAdapter(str(ha["url"]), str(ha["token"]))
         return devices, ctx.services.get("home_assistant", adapter)
 
     def _pick(self, devices: list[Device], kind: str, parse: Parse) -> list[Device]:
@@ -158,14 +197,14 @@ class IotSkill:
             key = f"iot.{device.name}"
             state = dict(saved.get(key, {"on": False, "brightness": 100, "color": "white"}))
             self._change(intent, parse, state)
-            saved.set(key, state)
-            changes[device.name] = state
             if adapter is not None:
                 try:
                     adapter.apply(device, state)
-                except Exception as exc:
+                except Exception as exc:  # the device was not changed: neither stored nor confirmed
                     log.warning("iot: Home Assistant call for %s failed: %s", device.name, exc)
                     return outcome(ctx, self.name, "iot.remote_failed", device=device.name, state=changes)
+            saved.set(key, state)
+            changes[device.name] = state
         if len(chosen) > 1 and len(chosen) == sum(1 for d in devices if d.kind == kind):
             names = ctx.say(f"iot.all_{kind}")
         else:
