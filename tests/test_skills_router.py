@@ -165,6 +165,24 @@ def test_lists_add_query_remove(router: SkillRouter, services: dict) -> None:
     assert [r[0] for r in rows] == ["eggs"]
 
 
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en-US", "Your shopping list has 9,243 items; the first 10 are: milk, item 2,"),
+    ("de-DE", "9.243 Einträge; die ersten 10 sind: milk, item 2,"),
+])
+def test_a_long_list_is_summarised_not_read_out_whole(router: SkillRouter, services: dict, locale: str,
+                                                       expected: str) -> None:
+    router.handle(P("add milk to my shopping list", "lists_createoradd", slots=[S("list_name", "shopping")]),
+                  "en-US")
+    store = services["store"]
+    list_id = store.query("SELECT id FROM lists WHERE name = 'shopping'")[0][0]
+    with store.transaction() as db:
+        db.executemany("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, '', 0)",
+                       [(list_id, f"item {i}") for i in range(2, 9244)])
+    reply = router.handle(P("what's on my shopping list", "lists_query", slots=[S("list_name", "shopping")]),
+                          locale).text
+    assert expected in reply and "item 10." in reply and "item 11" not in reply
+
+
 def test_lists_named_in_words_the_nlu_did_not_tag(router: SkillRouter, services: dict) -> None:
     """The NLU tags no list_name in "my to-do list" or "a list called books": the words say it."""
     from edge.skills.lists import name_in_words

@@ -17,6 +17,20 @@ from edge.skills.store import utc_iso
 
 __all__ = ["ListsSkill", "list_item_text", "list_name", "name_in_words"]
 
+READ_OUT_MAX = 10  # items read out at most; a longer list is summarised ("You have 9,243 items; the first ten...")
+
+
+def _grouped(number: int, locale: str) -> str:
+    """``number`` with the locale's digit grouping ("9,243", "9.243")."""
+    from babel import UnknownLocaleError
+    from babel.numbers import format_decimal
+
+    try:
+        return str(format_decimal(number, locale=locale.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        return str(number)
+
+
 def list_name(value: str | None, locale: str) -> str | None:
     """A spoken list name without articles and the word "list": "my shopping list" -> "shopping"."""
     if not value:
@@ -129,12 +143,16 @@ class ListsSkill:
         list_id = self._list_id(store, name)
         if list_id is None:
             return outcome(ctx, self.name, "lists.missing", name=name)
-        items = [r[0] for r in store.query("SELECT text FROM list_items WHERE list_id = ? AND done = 0 ORDER BY id",
-                                           (list_id,))]
+        count = store.query("SELECT count(*) FROM list_items WHERE list_id = ? AND done = 0", (list_id,))[0][0]
+        items = [r[0] for r in store.query("SELECT text FROM list_items WHERE list_id = ? AND done = 0 ORDER BY id "
+                                           "LIMIT ?", (list_id, READ_OUT_MAX))]
         if not items:
             return outcome(ctx, self.name, "lists.empty", name=name, state={"items": []})
-        return outcome(ctx, self.name, "lists.items", name=name, items=sep.join(items), count=len(items),
-                       state={"items": items})
+        if count <= READ_OUT_MAX:
+            return outcome(ctx, self.name, "lists.items", name=name, items=sep.join(items), count=count,
+                           state={"items": items, "count": count})
+        return outcome(ctx, self.name, "lists.items_long", name=name, items=sep.join(items),  # its size, then a few
+                       count=_grouped(count, ctx.locale), shown=len(items), state={"items": items, "count": count})
 
     def _remove(self, store: Any, name: str | None, item: str | None, ctx: SkillContext) -> Outcome:
         if name is None:
