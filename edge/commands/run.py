@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge.cli_errors import CliError
 from edge.commands.common import open_input, open_sink, profile_or_exit
-from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter
+from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter, OutputState
 
 if TYPE_CHECKING:
     from edge.pipeline.assistant import Pipeline
@@ -29,6 +29,8 @@ class TurnPrinter:
         self.show_partials = show_partials
         self.wake_phrase = wake_phrase
         self._partial_shown = False
+        self.muted = False  # replies are written as silence: every reply line says so
+        self.mute_note = ""
 
     def __call__(self, e: Event) -> None:
         d = e.data
@@ -47,6 +49,10 @@ class TurnPrinter:
             self._turn(e)
         elif e.kind in ("warning", "error"):
             print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+        elif isinstance(e, OutputState):
+            self.muted = e.muted
+            self.mute_note = e.describe()
+            print(f"  (output: {self.mute_note})", flush=True)
 
     @staticmethod
     def _note(kind: str, d: dict[str, Any]) -> str:
@@ -56,8 +62,7 @@ class TurnPrinter:
             return f"interrupted by {d['trigger'].replace('_', '-')}: audio stopped in {d['latency_ms']:.1f} ms"
         return f"listening for the answer for {d['seconds']:.0f} s"
 
-    @staticmethod
-    def _turn(e: Event) -> None:
+    def _turn(self, e: Event) -> None:
         d = e.data
         lat = d["latency_ms"]
         slots = ", ".join(f"{s['type']}={s['value']}" for s in d["slots"]) or "-"
@@ -70,7 +75,8 @@ class TurnPrinter:
         print(f"  heard:    {d['transcript'] or '(nothing)'}")
         print(f"  intent:   {intent}   slots: {slots}")
         reply = d["reply"] if d["reply"] is not None else "(stopped)" if d.get("stopped") else "(none)"
-        print(f"  reply:    {reply}")
+        muted = f"   [{self.mute_note}]" if self.muted and d["reply"] is not None else ""
+        print(f"  reply:    {reply}{muted}")
         print(f"  latency:  {' + '.join(parts)}{total_text}", flush=True)
 
 

@@ -95,6 +95,7 @@ class Answerer:
         if reply is not None:
             self.bus.emit(ReplyChosen(text=reply.text, locale=reply.locale, skill=reply.skill,
                                       route_ms=round(latency.route, 2)))
+            self.responder.report_output()  # "mute", "volume 20 percent": said before the reply plays
             ready = prepared.first_audio_for(reply) if prepared is not None else None
             finished = self.responder.speak(reply.text, latency, speech_end_t, ready)
             asks = reply.expects_answer and finished

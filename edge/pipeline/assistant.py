@@ -215,6 +215,7 @@ class Pipeline(_Parts):
         """Handle every utterance in ``chunks`` (16 kHz mono float32) until they end. Returns this run's turns
         (``keep_turns=False``: only the most recent ones, for an input that may never end)."""
         self.bus.emit(Listening(source=source, locale=self.locale, live=live))
+        self.responder.report_output()  # a mute kept from an earlier session is said at once
         arrivals = _Arrivals()
         made: list[Turn] | None = [] if keep_turns else None
         self.taking.reset()

@@ -24,8 +24,8 @@ __all__ = [
     "APP_EVENT_KINDS", "AppError", "AppLevel", "AppLoadFailed", "AppLoaded", "AppLoading", "AppMic", "AppNote",
     "AppStopped", "AppStore", "AwaitingWake", "BargeIn", "EVENT_KINDS", "EVENT_TYPES", "ErrorRaised", "Event",
     "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "Listening",
-    "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechEnded", "SpeechStarted", "Stopped", "Transcript",
-    "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
+    "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechEnded", "SpeechStarted", "Stopped",
+    "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,22 @@ class BargeIn(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OutputState(Event):
+    """What the user hears changed, and it persists: ``muted`` replies are written as silence (a spoken
+    "unmute" undoes it), ``volume`` 0-1. At start when it is not the default, then whenever a turn changes it."""
+
+    kind: ClassVar[str] = "output_state"
+    muted: bool = False
+    volume: float = 1.0
+
+    def describe(self) -> str:
+        """The state in words, for a front end's status line."""
+        if self.muted:
+            return 'muted: replies are silent until you say "unmute"'
+        return f"sound on, volume {round(self.volume * 100)}%"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppLoading(Event):
     """Models are loading for ``profile`` and ``locale``."""
 
@@ -319,6 +335,7 @@ class AppStopped(Event):
 _PIPELINE_TYPES: tuple[type[Event], ...] = (
     Listening, SpeechStarted, PartialTranscript, SpeechEnded, Transcript, IntentParsed, ReplyChosen, FirstAudio,
     ReplyDone, TurnSummary, WarningRaised, ErrorRaised, Stopped, WakeHeard, AwaitingWake, FollowUp, BargeIn,
+    OutputState,
 )
 _APP_TYPES: tuple[type[Event], ...] = (
     AppLoading, AppLoaded, AppLoadFailed, AppMic, AppLevel, AppStore, AppError, AppNote, AppStopped,

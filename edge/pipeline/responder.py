@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from edge.pipeline.events import BargeIn, EventBus, FirstAudio, ReplyChosen, ReplyDone
+from edge.pipeline.events import BargeIn, EventBus, FirstAudio, OutputState, ReplyChosen, ReplyDone
 from edge.pipeline.latency import TurnLatency
 
 if TYPE_CHECKING:
@@ -52,6 +52,17 @@ class Responder:
         self._lock = threading.Lock()
         self._generation = 0  # bumped by every stop: a reply being written stops writing
         self._speaking = False
+        self._reported = (False, 1.0)  # (muted, volume) last told to the bus; the default is not reported
+
+    def report_output(self) -> None:
+        """Emit :class:`OutputState` when the sink's mute or volume differs from what was last reported, so a
+        muted assistant never looks like a working one (call at start and after every reply is chosen)."""
+        if self.sink is None:
+            return
+        now = (bool(self.sink.muted), round(float(self.sink.volume), 3))
+        if now != self._reported:
+            self._reported = now
+            self.bus.emit(OutputState(muted=now[0], volume=now[1]))
 
     @property
     def busy(self) -> bool:

@@ -49,10 +49,27 @@ def restore_volume(ctx: SkillContext) -> None:
     sink.muted = bool(saved.get("audio.muted", sink.muted))
 
 
+_UNSPACED = ("ja", "zh", "th")  # written without spaces between words: a phrase may touch the next word
+
+
+def asks_unmute(text: str, locale: str) -> bool:
+    """Whether ``text`` says one of the locale's (or English) unmute phrases ("unmute", "Ton wieder an")."""
+    low = f" {' '.join(words(text))} "
+    phrases = words_of(locale, "audio.unmute_words") | words_of("en", "audio.unmute_words")
+    unspaced = locale.split("-")[0].lower() in _UNSPACED
+    return any((p in low) if unspaced else (f" {p} " in low) for p in phrases)
+
+
 class AudioControlSkill:
     name = "audio"
     intents = ("audio_volume_down", "audio_volume_mute", "audio_volume_other", "audio_volume_up")
     honest: tuple[str, ...] = ()
+    # Its claim by text (an unmute phrase) is certain: the router acts on it even when the NLU is unsure, so a
+    # mute, misheard or not, is always undone by saying "unmute".
+    certain_by_text = True
+
+    def handles(self, parse: Parse) -> bool:
+        return asks_unmute(parse.text, parse.locale or "en")
 
     def handle(self, parse: Parse, ctx: SkillContext) -> Outcome:
         volume, muted = self._current(ctx)
@@ -63,20 +80,19 @@ class AudioControlSkill:
         percent = any(w in (amount or parse.text).lower() for w in percent_words)
         step = _number(amount) if amount else None
         step = _level(step, percent) if step is not None else STEP
-        unmute_words = words_of(ctx.locale, "audio.unmute_words") | words_of("en", "audio.unmute_words")
-        unmute = any(w in lowered for w in unmute_words)
+        unmute = asks_unmute(parse.text, ctx.locale)
         to_words = words_of(ctx.locale, "audio.to_words") | words_of("en", "audio.to_words")
         if intent in ("audio_volume_up", "audio_volume_down") and amount and _number(amount) is not None \
                 and (words(amount) or [""])[0] in to_words:
             intent = "audio_volume_other"  # "turn it up to 50 percent": a level, not a step
+        if unmute:
+            return self._apply(ctx, volume, False, "audio.unmuted")
         if intent == "audio_volume_up":
             volume, muted = min(1.0, volume + step), False
         elif intent == "audio_volume_down":
             volume = max(0.0, volume - step)
-        elif intent == "audio_volume_mute" and not unmute:
+        elif intent == "audio_volume_mute":
             return self._apply(ctx, volume, True, "audio.muted")
-        elif unmute:
-            return self._apply(ctx, volume, False, "audio.unmuted")
         else:  # audio_volume_other: "set the volume to 4", "maximum volume", or "what's the volume"
             maximum = any(w in lowered for w in words_of(ctx.locale, "audio.max_words") | {"max", "maximum"})
             number = _number(amount or parse.text)

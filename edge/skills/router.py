@@ -338,8 +338,10 @@ class SkillRouter(Router):
                                 slots=merge_slots(_detached(last.slots), parse.slots))
                 return self._run(skill, again, ctx, session, act)
         skill = self.skill_for(parse, ctx.locale)
-        if skill is not None and getattr(skill, "handles", None) is not None and parse.intent not in skill.intents:
-            return self._run(skill, parse, ctx, session, act)  # claimed by text (plugin pseudo-intents)
+        handles = getattr(skill, "handles", None) if skill is not None else None
+        if handles is not None and (parse.intent not in skill.intents  # claimed by text (plugin pseudo-intents)
+                                    or (unsure and getattr(skill, "certain_by_text", False) and handles(parse))):
+            return self._run(skill, parse, ctx, session, act)
         if parse.intent is None or (unsure and not _has(ctx, f"dialogue.intent_{parse.intent}")):
             return self._say(ctx, "common.unsure", ask=True)
         if unsure:

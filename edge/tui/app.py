@@ -32,6 +32,7 @@ from edge.pipeline.events import (
     Event,
     IntentParsed,
     Listening,
+    OutputState,
     PartialTranscript,
     ReplyChosen,
     ReplyDone,
@@ -302,6 +303,8 @@ class EdgeApp(App[int]):
                 self.refresh_pending()
             case WarningRaised(message=message) | ErrorRaised(message=message):
                 self.notice(f"{event.kind}: {message}", error=event.kind == "error")
+            case OutputState():
+                self.notice(event.describe())
 
     # --- panels ---------------------------------------------------------------------------------------
 
