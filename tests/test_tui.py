@@ -185,6 +185,28 @@ def test_a_terminal_too_small_a_profile_that_fails_to_load_and_no_microphone(tmp
     asyncio.run(drive())
 
 
+def test_the_terminal_app_keeps_a_mute_on_its_status_line(tmp_path: Path) -> None:
+    """A stored mute (trust item 5) stays on the status line, turns later, until a typed "unmute"."""
+    app = EdgeApp(TuiSettings(output=str(tmp_path / "reply.wav"), mic=False, data_dir=tmp_path))
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, LOAD_S, "the models", app)
+            assert "MUTED" not in screen_text(app)
+            await type_line(pilot, app, "mute")
+            await wait_for(pilot, lambda: app.turns >= 1, 60, "the mute turn", app)
+            status = " ".join(" ".join(screen_text(app).splitlines()[:2]).split())  # the status line wraps
+            assert 'MUTED: REPLIES ARE SILENT UNTIL YOU SAY "UNMUTE"' in status
+            await type_line(pilot, app, "what is 2 plus 2")
+            await wait_for(pilot, lambda: app.turns >= 2, 60, "a muted reply", app)
+            assert "MUTED" in " ".join(screen_text(app).splitlines()[:2])  # still there, turns later
+            await type_line(pilot, app, "unmute")
+            await wait_for(pilot, lambda: app.turns >= 3, 60, "the unmute turn", app)
+            assert "MUTED" not in " ".join(screen_text(app).splitlines()[:2])
+
+    asyncio.run(drive())
+
+
 def test_microphone_through_the_pulseaudio_null_sink(pulse_null_sink: str, tmp_path: Path) -> None:
     if shutil.which("paplay") is None:
         pytest.fail("paplay is missing: apt-get install pulseaudio-utils", pytrace=False)

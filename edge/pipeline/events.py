@@ -23,7 +23,7 @@ from typing import IO, Any, ClassVar, TypeVar
 __all__ = [
     "APP_EVENT_KINDS", "AppError", "AppLevel", "AppLoadFailed", "AppLoaded", "AppLoading", "AppMic", "AppNote",
     "AppStopped", "AppStore", "AwaitingWake", "BargeIn", "EVENT_KINDS", "EVENT_TYPES", "ErrorRaised", "Event",
-    "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "Listening",
+    "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "LanguageHeard", "Listening",
     "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechEnded", "SpeechStarted", "Stopped",
     "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
 ]
@@ -245,9 +245,6 @@ class BargeIn(Event):
     since_onset_ms: float | None = None
 
 
-# --- what a front end's assistant thread reports beside the pipeline (the TUI) ---------------------------
-
-
 @dataclass(frozen=True, kw_only=True)
 class OutputState(Event):
     """What the user hears changed, and it persists: ``muted`` replies are written as silence (a spoken
@@ -262,6 +259,29 @@ class OutputState(Event):
         if self.muted:
             return 'muted: replies are silent until you say "unmute"'
         return f"sound on, volume {round(self.volume * 100)}%"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LanguageHeard(Event):
+    """``--locale auto``: the language Whisper identified in the utterance (after its ``transcript``) and the
+    locale the turn is understood, answered and spoken in. ``confident`` False: ``probability`` was below the
+    threshold and the last locale was kept; ``switched``: the locale differs from the previous turn's."""
+
+    kind: ClassVar[str] = "language"
+    language: str = ""
+    probability: float = 0.0
+    locale: str = ""
+    confident: bool = False
+    switched: bool = False
+
+    def describe(self) -> str:
+        """``de-DE (heard de, 0.95)`` or ``en-US (heard ja, 0.31: not sure, kept en-US)``."""
+        if self.confident:
+            return f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f})"
+        return f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f}: not sure, kept {self.locale})"
+
+
+# --- what a front end's assistant thread reports beside the pipeline (the TUI) ---------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,7 +355,7 @@ class AppStopped(Event):
 _PIPELINE_TYPES: tuple[type[Event], ...] = (
     Listening, SpeechStarted, PartialTranscript, SpeechEnded, Transcript, IntentParsed, ReplyChosen, FirstAudio,
     ReplyDone, TurnSummary, WarningRaised, ErrorRaised, Stopped, WakeHeard, AwaitingWake, FollowUp, BargeIn,
-    OutputState,
+    OutputState, LanguageHeard,
 )
 _APP_TYPES: tuple[type[Event], ...] = (
     AppLoading, AppLoaded, AppLoadFailed, AppMic, AppLevel, AppStore, AppError, AppNote, AppStopped,

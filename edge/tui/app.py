@@ -182,6 +182,8 @@ class EdgeApp(App[int]):
         self.notices: list[Text] = []
         self.errors: list[str] = []  # every error and warning shown, for tests and the log
         self.replies = 0  # reply events seen (tests wait on it)
+        self.output_muted = False  # the last OutputState: shown on the status line while it holds
+        self.output_note = ""
         self.turns = 0
         self.transcripts: list[str] = []  # every final transcript, typed or heard
 
@@ -251,14 +253,22 @@ class EdgeApp(App[int]):
 
     def _on_loaded(self, loaded: Loaded, problems: bool = True) -> None:
         self.loaded = loaded
-        wake = f"wake '{loaded.wake}'" if loaded.wake else "no wake word"
-        self.status.update(
-            f"edge  profile {loaded.profile}  locale {loaded.locale}  asr {loaded.asr}  nlu {loaded.nlu}  "
-            f"tts {loaded.tts}  {wake}  out {loaded.output}")
+        self._show_status()
         if problems:
             for problem in loaded.problems:
                 self.notice(problem, error=True)
             self.log_line(f"loaded profile {loaded.profile}, locale {loaded.locale}")
+
+    def _show_status(self) -> None:
+        """The status line: what is loaded, and a persistent output state ("MUTED ...") while it holds."""
+        loaded = self.loaded
+        if loaded is None:
+            return
+        wake = f"wake '{loaded.wake}'" if loaded.wake else "no wake word"
+        output = f"  {self.output_note.upper() if self.output_muted else self.output_note}" if self.output_note else ""
+        self.status.update(
+            f"edge  profile {loaded.profile}  locale {loaded.locale}  asr {loaded.asr}  nlu {loaded.nlu}  "
+            f"tts {loaded.tts}  {wake}  out {loaded.output}{output}")
 
     def _on_mic(self, state: MicState) -> None:
         self.mic_state = state
@@ -303,7 +313,10 @@ class EdgeApp(App[int]):
                 self.refresh_pending()
             case WarningRaised(message=message) | ErrorRaised(message=message):
                 self.notice(f"{event.kind}: {message}", error=event.kind == "error")
-            case OutputState():
+            case OutputState(muted=muted):
+                self.output_muted = muted
+                self.output_note = event.describe() if muted or event.volume != 1.0 else ""
+                self._show_status()  # stays on the status line while it holds, not only as a passing note
                 self.notice(event.describe())
 
     # --- panels ---------------------------------------------------------------------------------------
