@@ -251,8 +251,8 @@ def test_missing_portaudio_library(monkeypatch: pytest.MonkeyPatch) -> None:
 class Recorder:
     """Records a MicrophoneSource on a thread, keeping each chunk's arrival time."""
 
-    def __init__(self, device: str, **kwargs: Any) -> None:
-        self.mic = MicrophoneSource(device, rate=RATE, block_ms=10, **kwargs)
+    def __init__(self, device: str, block_ms: int = 10, **kwargs: Any) -> None:
+        self.mic = MicrophoneSource(device, rate=RATE, block_ms=block_ms, **kwargs)
         self.chunks: list[tuple[float, np.ndarray]] = []
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -326,27 +326,45 @@ def test_loopback_tone(pulse_null_sink: str) -> None:
     assert rec.error is None and rec.mic.dropped_blocks == 0
 
 
+def _block_matches(audio: np.ndarray, speech: np.ndarray, block: int = RATE // 4) -> list[tuple[int, float, float]]:
+    """Each voiced quarter second of ``speech`` found on its own in ``audio``: (lag, correlation, gain dB).
+    Blocks are aligned one by one, so an underrun (a gap a loaded machine puts in the recording) costs only the
+    block it falls in, while a wrong sample, rate or level shows in every block."""
+    found = []
+    n = 1 << int(np.ceil(np.log2(len(audio) + block)))
+    spectrum = np.fft.rfft(audio, n)
+    for start in range(0, len(speech) - block + 1, block):
+        ref = speech[start : start + block]
+        if db(ref) < -40:
+            continue  # a pause: nothing to align
+        xc = np.fft.irfft(spectrum * np.conj(np.fft.rfft(ref, n)), n)[: len(audio) - block + 1]
+        lag = int(np.argmax(xc))
+        got = audio[lag : lag + block]
+        found.append((lag - start, float(np.corrcoef(got, ref)[0, 1]), db(got) - db(ref)))
+    return found
+
+
 def test_loopback_speech(pulse_null_sink: str) -> None:
     speech = read_audio(ROUTINE)
-    with Recorder(pulse_null_sink) as rec, SoundDeviceSink(pulse_null_sink) as sink:
+    # Large buffers on both sides: a busy machine (CI) must not starve the stream into gaps; what is checked is
+    # the samples and their level, not how quickly they come out.
+    with Recorder(pulse_null_sink, block_ms=100) as rec, SoundDeviceSink(pulse_null_sink, latency="high") as sink:
         sink.volume = 0.8
         sink.write(speech, RATE)
         sink.drain()
         time.sleep(0.1)
     audio = rec.audio()
-    # Align the recording with the original, then compare samples and 20 ms energy envelopes.
-    spec = np.fft.rfft(audio, 2 * len(audio)) * np.conj(np.fft.rfft(speech, 2 * len(audio)))
-    lag = int(np.argmax(np.fft.irfft(spec)[: len(audio)]))
-    got = audio[lag : lag + len(speech)]
-    assert len(got) == len(speech)
-    corr = float(np.corrcoef(got, speech)[0, 1])
-    env_got, env_ref = (np.sqrt(np.mean(x[: len(x) // 320 * 320].reshape(-1, 320) ** 2, axis=1)) for x in (got, speech))
-    env_corr = float(np.corrcoef(env_got, env_ref)[0, 1])
-    gain_db = db(got) - db(speech)
-    print(f"loopback speech: lag {lag / RATE:.3f} s, sample correlation {corr:.4f}, envelope correlation "
-          f"{env_corr:.4f}, level {db(got):.1f} dBFS ({gain_db:+.2f} dB vs the file at volume 0.8)")
-    assert corr > 0.95 and env_corr > 0.99
-    assert gain_db == pytest.approx(20 * np.log10(0.8), abs=0.5)
+    blocks = _block_matches(audio, speech)
+    corr = np.array([c for _, c, _ in blocks])
+    gains = np.array([g for _, _, g in blocks])
+    lags = [lag for lag, _, _ in blocks]
+    print(f"loopback speech: {len(blocks)} voiced quarter seconds, correlation median {np.median(corr):.4f} (min "
+          f"{corr.min():.4f}), level {np.median(gains):+.2f} dB vs the file at volume 0.8, lag "
+          f"{lags[0] / RATE:.3f}-{lags[-1] / RATE:.3f} s")
+    assert len(blocks) >= 8
+    assert np.median(corr) > 0.95 and np.mean(corr > 0.9) >= 0.75  # the same samples, most blocks intact
+    assert np.median(gains) == pytest.approx(20 * np.log10(0.8), abs=0.5)
+    assert all(b >= a - RATE // 100 for a, b in zip(lags, lags[1:], strict=False))  # in order; gaps only delay
 
 
 def test_stop_silences_output_at_once(pulse_null_sink: str) -> None:
