@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.pipeline.assistant import Pipeline
-from edge.pipeline.events import EventBus
+from edge.pipeline.events import EventBus, WarningRaised
 from edge.pipeline.listening import WakeDetector
 from edge.pipeline.loader import PipelineError, load_asr, load_endpointer, load_nlu, load_tts
 from edge.profiles import DialogueSettings, Profile
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from edge.nlu.engine import NluEngine
     from edge.skills.scheduler import Scheduler
 
-__all__ = ["AssemblyError", "Assistant", "FrontEnd", "TextAssistant", "assemble", "assemble_text", "WakeLoadError",
-           "load_router", "load_wake", "start_scheduler", "wake_spec"]
+__all__ = ["AssemblyError", "Assistant", "FrontEnd", "TextAssistant", "UnreadableScript", "assemble", "assemble_text",
+           "WakeLoadError", "load_router", "load_wake", "start_scheduler", "wake_spec"]
 
 log = logging.getLogger(__name__)
 _OFF = ("", "none", "off")
@@ -43,6 +43,10 @@ _OFF = ("", "none", "off")
 
 class AssemblyError(PipelineError):
     """A part of the assistant cannot be built; the message says which and what to do."""
+
+
+class UnreadableScript(PipelineError):
+    """The only voice for a locale is espeak-ng, which cannot read its script: replies there are printed."""
 
 
 class WakeLoadError(AssemblyError):
@@ -196,14 +200,24 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
     for the NLU and the VAD, the rest going to ``warnings``.
     """
     front = front or FrontEnd()
+    asked = locale
+    auto = _auto_locale(locale)  # --locale auto[:<locale>]: each turn in the language heard, from this one
+    locale = auto or locale
     warnings: list[str] = []
     wake = front.wake_detector or _wake(front, profile, degrade, warnings)
     announcements: list[str] = []
     router = front.router or load_router(front.sink, front.data_dir, announcements.append, locale)
-    tts = _optional(lambda: load_tts(profile, locale, front.voice), degrade, warnings,
-                    "replies are not spoken") if front.speak else None
+    tts = None
+    if front.speak:
+        try:
+            tts = _optional(lambda: _voice(profile, locale, front.voice), degrade, warnings, "replies are not spoken")
+        except UnreadableScript as exc:  # said once; the replies are printed
+            warnings.append(f"replies in {locale} are printed, not spoken: {exc}")
+            if front.bus is not None:
+                front.bus.emit(WarningRaised(message=warnings[-1]))
     endpointer = load_endpointer(profile)
-    asr = _optional(lambda: load_asr(profile, locale), degrade, warnings, f"no speech input for {locale}")
+    asr = _optional(lambda: _load_auto_asr(profile, locale) if auto else load_asr(profile, locale), degrade, warnings,
+                    f"no speech input for {asked}")
     dialogue = profile.dialogue or DialogueSettings()
     nlu = load_nlu(profile)
     if front.router is None:  # edge.learn: learned phrasings and custom intents, turn log (issue 15)
@@ -216,12 +230,15 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
         barge_in_min_speech_ms=dialogue.barge_in_min_speech_ms, wake_window_s=dialogue.wake_window_s,
         follow_up_s=dialogue.follow_up_s,
     )
+    if auto and asr is not None:
+        pipeline.language = _turn_language(profile, locale, front, asr, tts, router)
     session = getattr(router, "session", None)
     if session is not None:  # the router's dialogue keeps the same follow-up window as the turn-taking
         session.follow_up_s = dialogue.follow_up_s
     if wake is not None:
         _share_wake_asr(wake, asr, degrade, warnings)
-    assistant = Assistant(profile, locale, pipeline, router, wake, None, front.sink, warnings=warnings)
+    assistant = Assistant(profile, asked if auto else locale, pipeline, router, wake, None, front.sink,
+                          warnings=warnings)
     if front.announce:
         try:
             assistant.scheduler = start_scheduler(pipeline, router, locale)
@@ -278,6 +295,59 @@ def _share_wake_asr(wake: WakeDetector, asr: Any, degrade: bool, warnings: list[
             raise AssemblyError(f"wake-word check: cannot load Whisper tiny.en: {first}") from None
         wake.verifier = None  # type: ignore[attr-defined]
         warnings.append(f"wake word check unavailable ({first[:100]}): more false wakes")
+
+
+def _auto_locale(locale: str) -> str | None:
+    """The configured locale of ``auto`` / ``auto:<locale>`` (a MASSIVE locale), None for any other locale."""
+    from edge.asr.auto import auto_fallback
+    from edge.locale_tags import canonical
+    from edge.nlu.locales import MASSIVE_LOCALES
+
+    fallback = auto_fallback(locale)
+    if fallback is None:
+        return None
+    known = canonical(fallback, MASSIVE_LOCALES)
+    if known is None:
+        raise AssemblyError(f"--locale {locale}: {fallback!r} is not a MASSIVE locale (e.g. auto:de-DE)")
+    return known
+
+
+def _load_auto_asr(profile: Profile, fallback: str) -> Any:
+    from edge.asr.auto import load_auto_asr
+    from edge.models import ModelError
+
+    try:
+        return load_auto_asr(profile, fallback)
+    except ModelError as exc:
+        raise PipelineError(str(exc)) from None
+
+
+def _voice(profile: Profile, locale: str, voice: str | None = None) -> Any:
+    """The profile's voice for ``locale``; an espeak-ng voice for a script it cannot read is refused (the reply
+    is printed instead)."""
+    from edge.tts.espeak_engine import espeak_cannot_read
+
+    tts = load_tts(profile, locale, voice)
+    why = espeak_cannot_read(locale) if tts.name == "espeak-ng" else None
+    if why is not None:
+        raise UnreadableScript(why)
+    return tts
+
+
+def _turn_language(profile: Profile, configured: str, front: FrontEnd, asr: Any, tts: Any, router: Router) -> Any:
+    """--locale auto: the turn's locale follows the ASR's choice; each locale's voice is loaded when first needed
+    (warmed with the router's common phrases), ``front.voice`` only for the configured locale."""
+    from edge.pipeline.language import TurnLanguage
+
+    def load(locale: str) -> Any:
+        if not front.speak:
+            return None
+        voice = _voice(profile, locale)
+        voice.warm(router.common_phrases(locale))
+        return voice
+
+    chooser = getattr(asr, "chooser", None)
+    return TurnLanguage(configured, load, tts, threshold=getattr(chooser, "threshold", 0.5))
 
 
 def _optional(load: Callable[[], Any], degrade: bool, warnings: list[str], what: str) -> Any:

@@ -1,12 +1,12 @@
-"""The recogniser for ``--locale auto``: the profile's multilingual Whisper model, identifying each utterance's
-language (see :mod:`edge.asr.langid`).
+"""The recogniser for ``--locale auto``: the profile's multilingual Whisper model, identifying each utterance's language
+(see :mod:`edge.asr.langid`).
 
-`edge transcribe --locale auto` uses it today. For the live pipeline (`edge run` / the TUI), what is left:
-a profile setting (``[asr] language = "auto"`` and ``language_threshold``) and the assembly building this engine
-with ``fallback_locale`` = the configured locale; then per turn, take ``AsrResult.locale`` (the chosen locale),
-``.language`` and ``.language_probability``: parse with the NLU in that locale, run the skill and write the reply
-in it, and load (and cache) the TTS voice for it; the transcript event and the TUI show the language and its
-probability. One engine serves every turn (base also decodes English in auto mode: no second model loaded).
+``edge transcribe --locale auto`` writes each utterance's locale and probability. ``edge run --locale auto`` (and the
+TUI) assemble this engine with ``fallback_locale`` the configured locale (``auto`` alone: en-US; ``auto:de-DE``:
+German until another language is heard); per turn the pipeline takes ``AsrResult.locale``, ``.language`` and
+``.language_probability`` (:mod:`edge.pipeline.language`): the NLU parses in that locale, the skill answers in
+it, the reply is spoken with its voice, and a ``language`` event says what was heard. One engine serves every turn
+(base also decodes English in auto mode: no second model loaded).
 """
 
 from __future__ import annotations
@@ -16,7 +16,18 @@ from typing import Any
 from edge.asr.langid import DEFAULT_THRESHOLD
 from edge.asr.whisper import AUTO, DEFAULT_MULTILINGUAL_MODEL, FasterWhisperEngine
 
-__all__ = ["auto_model_for", "load_auto_asr"]
+__all__ = ["auto_fallback", "auto_model_for", "load_auto_asr"]
+
+
+def auto_fallback(locale: str) -> str | None:
+    """For ``auto`` or ``auto:<locale>``, the locale used until a language is heard with confidence (en-US for
+    plain ``auto``); None for any other locale (no language identification)."""
+    tag = locale.strip()
+    if tag.lower() == AUTO:
+        return "en-US"
+    if tag.lower().startswith(AUTO + ":") and tag[len(AUTO) + 1:].strip():
+        return tag[len(AUTO) + 1:].strip()
+    return None
 
 
 def auto_model_for(profile: Any, manifest: Any = None) -> str:

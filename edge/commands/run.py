@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge.cli_errors import CliError
 from edge.commands.common import open_input, open_sink, profile_or_exit
-from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter, OutputState
+from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter, LanguageHeard, OutputState
 
 if TYPE_CHECKING:
     from edge.pipeline.assistant import Pipeline
@@ -31,6 +31,7 @@ class TurnPrinter:
         self._partial_shown = False
         self.muted = False  # replies are written as silence: every reply line says so
         self.mute_note = ""
+        self.language = ""  # --locale auto: the language heard in this turn, printed with it
 
     def __call__(self, e: Event) -> None:
         d = e.data
@@ -49,6 +50,8 @@ class TurnPrinter:
             self._turn(e)
         elif e.kind in ("warning", "error"):
             print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+        elif isinstance(e, LanguageHeard):
+            self.language = e.describe()
         elif isinstance(e, OutputState):
             self.muted = e.muted
             self.mute_note = e.describe()
@@ -73,6 +76,9 @@ class TurnPrinter:
         total_text = f" = {total:.0f} ms end of speech to first audio ({kind})" if total is not None else ""
         print(f"[turn {e.turn}]", flush=False)
         print(f"  heard:    {d['transcript'] or '(nothing)'}")
+        if self.language:
+            print(f"  language: {self.language}")
+            self.language = ""
         print(f"  intent:   {intent}   slots: {slots}")
         reply = d["reply"] if d["reply"] is not None else "(stopped)" if d.get("stopped") else "(none)"
         muted = f"   [{self.mute_note}]" if self.muted and d["reply"] is not None else ""
@@ -230,8 +236,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US); "
-                   "edge transcribe: 'auto' identifies it per utterance")
+    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US); 'auto' identifies "
+                   "it per utterance and answers in it ('auto:de-DE': German until another language is heard)")
     p.add_argument("--profile", help="device profile name or path (default: desktop)")
     p.add_argument("--raw-rate", type=int, default=16000, help="sample rate of raw s16le on stdin (default 16000)")
     p.add_argument("--raw-channels", type=int, default=1, help="channels of raw PCM on stdin (default 1)")

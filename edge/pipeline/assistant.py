@@ -45,6 +45,7 @@ from edge.pipeline.events import (
     Transcript,
     WakeHeard,
 )
+from edge.pipeline.language import TurnLanguage
 from edge.pipeline.latency import TurnLatency
 from edge.pipeline.listening import ListenGate, WakeDetector, WakeHit, is_stop_phrase, strip_wake_phrase
 from edge.pipeline.recognizer import UtteranceRecognizer
@@ -203,6 +204,7 @@ class Pipeline(_Parts):
         self.responder = Responder(tts, sink, self._bus, locale, announcements)
         self.answerer = Answerer(nlu, router, self.responder, self._bus, locale)
         self.recognizer = UtteranceRecognizer(asr, self._partial, partial_interval_ms)  # type: ignore[arg-type]
+        self.language: TurnLanguage | None = None  # --locale auto: each turn in the language heard
         self._recent: deque[Turn] = deque(maxlen=RECENT_TURNS)
         self.turn_count = 0  # turns since the list was last cleared
         if tts is not None:
@@ -214,7 +216,7 @@ class Pipeline(_Parts):
             keep_turns: bool = True) -> list[Turn]:
         """Handle every utterance in ``chunks`` (16 kHz mono float32) until they end. Returns this run's turns
         (``keep_turns=False``: only the most recent ones, for an input that may never end)."""
-        self.bus.emit(Listening(source=source, locale=self.locale, live=live))
+        self.bus.emit(Listening(source=source, locale="auto" if self.language else self.locale, live=live))
         self.responder.report_output()  # a mute kept from an earlier session is said at once
         arrivals = _Arrivals()
         made: list[Turn] | None = [] if keep_turns else None
@@ -327,6 +329,10 @@ class Pipeline(_Parts):
             speculate(ep, self.recognizer, start, self._prepare)
 
     def _prepare(self, result: AsrResult) -> Prepared:
+        if self.language is not None:  # the turn's language: its locale and voice
+            locale = self.language.locale_of(result)
+            tts = self.language.voice(locale) if self.sink is not None else None
+            return prepare(result, self._strip, self.nlu, self.router, locale, tts)
         tts = self.tts if self.sink is not None else None
         return prepare(result, self._strip, self.nlu, self.router, self.locale, tts)
 
@@ -407,10 +413,13 @@ class Pipeline(_Parts):
             charge(latency, prepared, decided, recognition.decoded_at)
         self.bus.emit(Transcript(text=text, engine=recognition.result.engine, asr_ms=round(latency.asr or 0.0, 1),
                                  compute_ms=round(recognition.compute_ms, 1), speculative=recognition.speculative))
+        locale = self.locale
+        if self.language is not None:  # the NLU, the reply and its voice follow the language heard
+            locale = self.language.follow(recognition.result, self.answerer, self.responder, self.bus)
         if utt.via_wake and not text:  # the wake phrase alone after all
             self.taking.only_wake_phrase(utt)
             return None
-        if utt.barge_in and (not text or is_stop_phrase(text, self.locale, self.wake_phrase)):
+        if utt.barge_in and (not text or is_stop_phrase(text, locale, self.wake_phrase)):
             turn = self.answerer.stopped(text, latency)
             self.taking.replied(False)
         else:

@@ -18,7 +18,8 @@ from edge.audio.errors import AudioFormatError, AudioWarning
 from edge.audio.wav import WavReader
 from edge.tts.base import TtsEngine, TtsError, TtsWarning
 
-__all__ = ["ESPEAK_VOICES", "NOT_FOUND", "EspeakTts", "espeak_voice_for", "espeak_voices"]
+__all__ = ["ESPEAK_VOICES", "NOT_FOUND", "UNREADABLE", "EspeakTts", "espeak_cannot_read", "espeak_voice_for",
+           "espeak_voices"]
 
 NOT_FOUND = "espeak-ng not found: install it (Debian: apt-get install espeak-ng)"
 BASE_WPM = 175
@@ -39,6 +40,17 @@ ESPEAK_VOICES = {
 _LANGUAGE_VOICES = {"en": "en-us", "fr": "fr-fr", "zh": "cmn", "no": "nb", "nn": "nb", "fil": "tl"}
 # The closest voice espeak-ng 1.51 has for a language it lacks (same family or script); used with a warning.
 _CLOSEST = {"jv": "id", "su": "id", "tl": "id", "mn": "ru"}
+
+# Languages whose script espeak-ng 1.51 cannot read aloud: a reply in them is printed, not spoken.
+UNREADABLE = {
+    "ja": "espeak-ng cannot read Japanese kanji (it says \"Chinese letter\" for each)",
+    "km": "espeak-ng has no Khmer voice (an English voice cannot read Khmer script)",
+}
+
+
+def espeak_cannot_read(locale: str) -> str | None:
+    """Why espeak-ng cannot speak replies in ``locale``, or None where it can."""
+    return UNREADABLE.get((locale or "").replace("_", "-").split("-")[0].lower())
 
 
 def _find_binary(binary: str | None) -> str:

@@ -31,6 +31,7 @@ from edge.pipeline.events import (
     ErrorRaised,
     Event,
     IntentParsed,
+    LanguageHeard,
     Listening,
     OutputState,
     PartialTranscript,
@@ -299,6 +300,8 @@ class EdgeApp(App[int]):
                 turn.transcript(text, engine)
             case IntentParsed():
                 turn.set_intent(event.data)
+            case LanguageHeard():  # --locale auto: the language heard beside the transcript
+                turn.transcript(turn.heard, f"{turn.engine}, {event.describe()}" if turn.engine else event.describe())
             case ReplyChosen(text=text):
                 self.replies += 1
                 speaking = self.loaded is not None and self.loaded.tts != "off"
