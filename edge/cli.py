@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from edge.cli_errors import CliError
+from edge.cli_errors import CliError, one_line_warnings
 from edge.errors import EdgeError
 
 __all__ = ["CliError", "build_parser", "main"]
@@ -102,6 +102,8 @@ _BENCH_SUITES = {
                    "render MASSIVE test utterances with Piper and espeak-ng voices (the spoken test set)"),
     "barge-in": ("edge.bench.barge_in", "run_barge_in_bench",
                  "how soon the reply audio stops when the user talks over it"),
+    "false-turns": ("edge.bench.false_turns", "run_false_turns_bench",
+                    "answers given to noise, music and reversed speech (false turns per 10 minutes)"),
     "serve": ("edge.bench.serve", "run_serve_bench",
               "satellites 1, 2, 4, 8 at once against `edge serve`: end of speech to first reply audio"),
     "learning": ("edge.bench.learning", "run_learning_bench",  # edge.learn (issue 15)
@@ -178,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help()
             return 0
+    one_line_warnings(args.command)  # a library's warning is one line too, never a Python source line
     try:
         return args.func(args)
     except EdgeError as e:  # every user-facing failure, caught once: one line, exit status 2

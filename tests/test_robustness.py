@@ -463,3 +463,15 @@ def test_no_english_article_is_glued_to_a_list_name(tmp_path: Path) -> None:
         out = skill.handle(Parse("create an apples list", "lists_createoradd", 0.9, "lists",
                                  [Slot("list_name", "apples", 10, 16)]), ctx_for(tmp_path, store))
     assert out.reply.text == "You already have a list called apples.", out.reply.text
+
+
+def test_a_warning_is_one_line(tmp_path: Path) -> None:
+    """A library's warning during a command: one line, no file name and no Python source line under it."""
+    (tmp_path / "noisy.py").write_text("import warnings\n\n\ndef run(args):\n"
+                                       "    warnings.warn('resampling\\n  took a shortcut', RuntimeWarning)\n"
+                                       "    return 0\n")
+    script = "import sys, noisy, edge.cli as c; c.cmd_nlu = noisy.run; sys.exit(c.main(['nlu', 'hello']))"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONWARNINGS": "always"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "edge nlu: warning: resampling took a shortcut\n"

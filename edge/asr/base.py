@@ -17,7 +17,7 @@ import numpy as np
 from edge.audio.resample import TARGET_RATE, Resampler
 from edge.models import ModelError
 
-__all__ = ["AsrEngine", "AsrModelError", "AsrResult", "RecognizerStream", "Word", "as_mono_float32"]
+__all__ = ["AsrEngine", "AsrModelError", "AsrResult", "RecognizerStream", "SpeechEvidence", "Word", "as_mono_float32"]
 
 
 class AsrModelError(ModelError):
@@ -35,6 +35,17 @@ class Word:
 
 
 @dataclass(frozen=True)
+class SpeechEvidence:
+    """How sure the decoder was that the audio held the words it wrote (Whisper's own decoding signals):
+    ``no_speech_prob`` the probability of its no-speech token at the start, ``avg_logprob`` the mean log
+    probability of the text tokens, ``compression_ratio`` of the text (zlib; a decoding loop compresses well)."""
+
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
 class AsrResult:
     """A partial (``is_final`` False) or final transcript; ``words`` is empty where the engine has no timings."""
 
@@ -47,6 +58,7 @@ class AsrResult:
     # the one chosen from it (or the last one, when the probability was below the threshold).
     language: str = ""
     language_probability: float | None = None
+    evidence: SpeechEvidence | None = None  # None where the engine gives no such signals
 
 
 def as_mono_float32(chunk: np.ndarray) -> np.ndarray:

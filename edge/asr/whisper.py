@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, Word, as_mono_float32
+from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, SpeechEvidence, Word, as_mono_float32
 from edge.asr.langid import DEFAULT_THRESHOLD, LanguageGuess, LocaleChooser
 from edge.asr.languages import language_of
 from edge.audio.resample import TARGET_RATE
@@ -198,17 +200,25 @@ class FasterWhisperEngine(AsrEngine):
                              language: str | None = None) -> tuple[str, list[Word], LanguageGuess | None]:
         """:meth:`decode`, and with ``locale="auto"`` the language identified (None otherwise).
         ``language`` (a Whisper code) decodes in that language without identifying it."""
+        d = self.decode_full(samples, word_timestamps, language)
+        return d.text, d.words, d.guess
+
+    def decode_full(self, samples: np.ndarray, word_timestamps: bool | None = None,
+                    language: str | None = None) -> Decoded:
+        """:meth:`decode_with_language` with the decoder's :class:`SpeechEvidence` (None for no audio)."""
         words_wanted = self.word_timestamps if word_timestamps is None else word_timestamps
         chooser = None if language else self.chooser
         if samples.size == 0:
-            return "", [], None
+            return Decoded("", [], None, None)
         pad = self.context_pad_s
         if not words_wanted and pad is not None and samples.size / TARGET_RATE <= 30.0 - pad:
             encoded, _ = self._encode_short(samples, pad)
             guess = chooser.choose(self._ranked(encoded)) if chooser else None
             language = language_of(guess.locale) if guess else language or self.language
-            ids = self._decode_ids(encoded, samples.size, self.beam_size, self._prompt_for(language))
-            return cut_repetition(self._tokenizer.decode(ids).strip()), [], guess
+            ids, no_speech, logprob = self._generate(encoded, samples.size, self.beam_size,
+                                                     self._prompt_for(language))
+            text = cut_repetition(self._tokenizer.decode(ids).strip())
+            return Decoded(text, [], guess, SpeechEvidence(no_speech, logprob, compression_ratio(text)))
         guess = None
         language = language or self.language
         if chooser is not None:
@@ -227,22 +237,38 @@ class FasterWhisperEngine(AsrEngine):
         )
         texts: list[str] = []
         words: list[Word] = []
+        signals: list[tuple[float, float, int]] = []
         for seg in segments:
             texts.append(seg.text.strip())
+            signals.append((float(seg.no_speech_prob), float(seg.avg_logprob), max(1, len(seg.tokens))))
             for w in seg.words or []:
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
-        return " ".join(t for t in texts if t), words, guess
+        text = " ".join(t for t in texts if t)
+        evidence = None
+        if signals:  # the first window's no-speech probability; log probabilities weighted by token count
+            tokens = sum(n for _, _, n in signals)
+            evidence = SpeechEvidence(signals[0][0], sum(lp * n for _, lp, n in signals) / tokens,
+                                      compression_ratio(text))
+        return Decoded(text, words, guess, evidence)
 
     def _decode_ids(self, encoded: object, n_samples: int, beam_size: int, prompt: list[int] | None = None
                     ) -> list[int]:
         """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples."""
+        return self._generate(encoded, n_samples, beam_size, prompt)[0]
+
+    def _generate(self, encoded: object, n_samples: int, beam_size: int, prompt: list[int] | None = None
+                  ) -> tuple[list[int], float, float]:
+        """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples, the probability
+        of its no-speech token and the text's mean token log probability."""
         prompt = prompt or self._prompt
         cap = int(n_samples / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
         result = self.model.model.generate(
             encoded, [prompt], beam_size=beam_size, max_length=len(prompt) + cap,
-            suppress_blank=True, suppress_tokens=[-1],
+            suppress_blank=True, suppress_tokens=[-1], return_scores=True, return_no_speech_prob=True,
         )[0]
-        return [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        # the score is the sum of log probabilities over the tokens and the end token, divided by their count
+        return ids, float(result.no_speech_prob), float(result.scores[0])
 
     def _encode_short(self, samples: np.ndarray, pad_s: float, to_cpu: bool = False) -> tuple[object, int]:
         """The encoder output for the audio plus ``pad_s`` of silence (window at least 10 s), and its mel frames."""
@@ -299,14 +325,30 @@ class FasterWhisperEngine(AsrEngine):
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
         """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows.
         With ``locale="auto"`` the result's locale is the one identified (see :meth:`decode_with_language`)."""
-        text, words, guess = self.decode_with_language(self._prepare(samples, sample_rate))
-        return self.result(text, True, words, guess)
+        d = self.decode_full(self._prepare(samples, sample_rate))
+        return self.result(d.text, True, d.words, d.guess, d.evidence)
 
-    def result(self, text: str, is_final: bool, words: list[Word], guess: LanguageGuess | None) -> AsrResult:
+    def result(self, text: str, is_final: bool, words: list[Word], guess: LanguageGuess | None,
+               evidence: SpeechEvidence | None = None) -> AsrResult:
         if guess is None:
             locale = self.chooser.last if self.chooser else self.locale
-            return AsrResult(text, is_final, words, self.name, locale)
-        return AsrResult(text, is_final, words, self.name, guess.locale, guess.language, guess.probability)
+            return AsrResult(text, is_final, words, self.name, locale, evidence=evidence)
+        return AsrResult(text, is_final, words, self.name, guess.locale, guess.language, guess.probability,
+                         evidence)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    words: list[Word]
+    guess: LanguageGuess | None
+    evidence: SpeechEvidence | None
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetition measure: the text's length over its zlib-compressed length (over 2.4: a loop)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def cut_repetition(text: str) -> str:
@@ -375,6 +417,6 @@ class WhisperStream(RecognizerStream):
         return [self._engine.result(text, False, [], guess)]
 
     def _finish(self) -> AsrResult:
-        text, words, guess = self._engine.decode_with_language(self._buffer())
+        d = self._engine.decode_full(self._buffer())
         self._chunks = []
-        return self._engine.result(text, True, words, guess)
+        return self._engine.result(d.text, True, d.words, d.guess, d.evidence)

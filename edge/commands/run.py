@@ -50,6 +50,8 @@ class TurnPrinter:
             self._turn(e)
         elif e.kind in ("warning", "error"):
             print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+        elif e.kind == "dropped":  # noise or music taken for speech: said, not answered
+            print(f"  (not answered: {d['reason']}: {d['text']!r})", file=sys.stderr, flush=True)
         elif isinstance(e, LanguageHeard):
             self.language = e.describe()
         elif isinstance(e, OutputState):

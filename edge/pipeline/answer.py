@@ -7,12 +7,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edge.nlu.textform import spoken_form
-from edge.pipeline.events import ErrorRaised, EventBus, IntentParsed, ReplyChosen, TurnSummary, WarningRaised
+from edge.pipeline.events import (
+    ErrorRaised,
+    EventBus,
+    IntentParsed,
+    ReplyChosen,
+    SpeechDropped,
+    TurnSummary,
+    WarningRaised,
+)
 from edge.pipeline.latency import TurnLatency
 from edge.pipeline.responder import Responder
+from edge.pipeline.speech_gate import SpeechGate
 from edge.skills.contract import Reply, Router
 
 if TYPE_CHECKING:
+    from edge.asr.base import SpeechEvidence
     from edge.nlu.engine import NluEngine
     from edge.nlu.runtime import Parse
     from edge.pipeline.speculation import Prepared
@@ -31,6 +41,7 @@ class Turn:
     parse: Parse | None
     reply: Reply | None
     latency: dict[str, float] = field(default_factory=dict)
+    dropped: str | None = None  # why it was not answered (noise or music taken for speech); not a turn then
 
     def to_dict(self) -> dict[str, Any]:
         p = self.parse
@@ -63,13 +74,16 @@ class Answerer:
         self.responder = responder
         self.bus = bus
         self.locale = locale
+        self.gate = SpeechGate()
 
     def respond(self, text: str, latency: TurnLatency | None = None, speech_end_t: float | None = None,
-                prepared: Prepared | None = None, heard: bool = False) -> tuple[Turn, bool | None]:
+                prepared: Prepared | None = None, heard: bool = False,
+                evidence: SpeechEvidence | None = None) -> tuple[Turn, bool | None]:
         """NLU, router and speech for one transcript. ``heard``: an ASR transcript, which the NLU gets in its
         training form (:func:`spoken_form`: "7 a.m." -> "seven am"); typed text is taken as written. Returns
         the turn and whether its reply asked a question and was spoken to the end (listen for the answer);
-        None without a reply."""
+        None without a reply. ``evidence``: the recogniser's signals; a transcript they (with the parse) show to
+        be noise or music is not answered (a ``dropped`` event, no ``turn``; the turn's ``dropped`` says why)."""
         latency = latency or TurnLatency()
         if prepared is not None and prepared.text == text:
             parse, nlu_compute = prepared.parse, prepared.nlu_ms
@@ -84,6 +98,15 @@ class Answerer:
                                    scenario=parse.scenario, slots=[{"type": s.type, "value": s.value}
                                                                    for s in parse.slots],
                                    out_of_domain=parse.out_of_domain, nlu_ms=round(nlu_compute, 2)))
+        why = None
+        if heard and evidence is not None:
+            answering = getattr(getattr(self.router, "session", None), "pending", None) is not None
+            why = self.gate.reason_to_drop(text, evidence, parse, answering)
+        if why is not None and evidence is not None:
+            self.bus.emit(SpeechDropped(text=text, reason=why, no_speech_prob=round(evidence.no_speech_prob, 3),
+                                        avg_logprob=round(evidence.avg_logprob, 3),
+                                        compression_ratio=round(evidence.compression_ratio, 2)))
+            return Turn(self.bus.turn, 0.0, 0.0, text, parse, None, latency.as_dict(), dropped=why), None
         t0 = time.perf_counter()
         try:
             reply: Reply | None = self.router.handle(parse, self.locale)

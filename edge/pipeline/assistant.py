@@ -56,7 +56,7 @@ from edge.profiles import DialogueSettings
 from edge.skills.contract import Router
 
 if TYPE_CHECKING:
-    from edge.asr.base import AsrEngine, AsrResult
+    from edge.asr.base import AsrEngine, AsrResult, SpeechEvidence
     from edge.audio.sink import AudioSink
     from edge.nlu.engine import NluEngine
     from edge.tts.base import TtsEngine
@@ -370,9 +370,10 @@ class Pipeline(_Parts):
         return turn
 
     def respond(self, text: str, *, latency: TurnLatency | None = None, speech_end_t: float | None = None,
-                prepared: Prepared | None = None, heard: bool = False) -> Turn:
+                prepared: Prepared | None = None, heard: bool = False, evidence: SpeechEvidence | None = None
+                ) -> Turn:
         """NLU, router and speech for one transcript (also the path for typed input)."""
-        turn, asks = self.answerer.respond(text, latency, speech_end_t, prepared, heard)
+        turn, asks = self.answerer.respond(text, latency, speech_end_t, prepared, heard, evidence)
         if asks is not None:
             self.taking.replied(asks)
         return turn
@@ -423,7 +424,10 @@ class Pipeline(_Parts):
             turn = self.answerer.stopped(text, latency)
             self.taking.replied(False)
         else:
-            turn = self.respond(text, latency=latency, speech_end_t=speech_end_t, prepared=prepared, heard=True)
+            turn = self.respond(text, latency=latency, speech_end_t=speech_end_t, prepared=prepared, heard=True,
+                                evidence=recognition.result.evidence)
+            if turn.dropped is not None:  # noise or music taken for speech: not answered, not a turn
+                return None
         turn.start_s, turn.end_s = start / RATE, end.end_time
         return turn
 

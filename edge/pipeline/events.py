@@ -24,8 +24,8 @@ __all__ = [
     "APP_EVENT_KINDS", "AppError", "AppLevel", "AppLoadFailed", "AppLoaded", "AppLoading", "AppMic", "AppNote",
     "AppStopped", "AppStore", "AwaitingWake", "BargeIn", "EVENT_KINDS", "EVENT_TYPES", "ErrorRaised", "Event",
     "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "LanguageHeard", "Listening",
-    "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechEnded", "SpeechStarted", "Stopped",
-    "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
+    "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechDropped", "SpeechEnded", "SpeechStarted",
+    "Stopped", "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -281,6 +281,19 @@ class LanguageHeard(Event):
         return f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f}: not sure, kept {self.locale})"
 
 
+@dataclass(frozen=True, kw_only=True)
+class SpeechDropped(Event):
+    """An utterance not answered: the recogniser's own signals (and the NLU's confidence) say it was noise or
+    music, not speech (:mod:`edge.pipeline.speech_gate`). ``text`` is what was transcribed; no turn follows."""
+
+    kind: ClassVar[str] = "dropped"
+    text: str = ""
+    reason: str = ""
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+
+
 # --- what a front end's assistant thread reports beside the pipeline (the TUI) ---------------------------
 
 
@@ -355,7 +368,7 @@ class AppStopped(Event):
 _PIPELINE_TYPES: tuple[type[Event], ...] = (
     Listening, SpeechStarted, PartialTranscript, SpeechEnded, Transcript, IntentParsed, ReplyChosen, FirstAudio,
     ReplyDone, TurnSummary, WarningRaised, ErrorRaised, Stopped, WakeHeard, AwaitingWake, FollowUp, BargeIn,
-    OutputState, LanguageHeard,
+    OutputState, LanguageHeard, SpeechDropped,
 )
 _APP_TYPES: tuple[type[Event], ...] = (
     AppLoading, AppLoaded, AppLoadFailed, AppMic, AppLevel, AppStore, AppError, AppNote, AppStopped,

@@ -1,0 +1,59 @@
+"""Whether a heard utterance was speech worth answering, from the recogniser's and the NLU's own signals.
+
+The VAD takes some noise and music for speech; Whisper then writes something anyway ("You", "Thank you.",
+"I'm not gonna be a fan of"). Such a transcript is dropped, not answered, when the decoder itself says it
+was unsure, using Whisper's decoding signals (:class:`edge.asr.base.SpeechEvidence`) with the thresholds
+Whisper uses for the same purpose, and the NLU's confidence for the borderline cases:
+
+- the no-speech token is likely and the text improbable (Whisper's own no-speech rule:
+  ``no_speech_prob > 0.6`` and ``avg_logprob < -1``);
+- the text is a decoding loop (``compression_ratio > 2.4``);
+- the text is improbable (``avg_logprob`` under ``unsure_logprob``, Whisper's own log-probability threshold)
+  and the NLU finds no intent it is sure of (confidence under ``nlu_sure`` or out of domain): words made up
+  from noise rarely make a command. While the assistant waits for an answer to its question the bar is
+  lower (``answer_logprob``): a short "yes" or "seven" is unsure by nature there, but a question asked in
+  reply to noise must not let the next noise through.
+
+Typed text and engines without these signals (Vosk) are never dropped here. No word list is involved.
+Measured by ``edge bench false-turns`` (docs/benchmarks/false_turns.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.asr.base import SpeechEvidence
+    from edge.nlu.runtime import Parse
+
+__all__ = ["SpeechGate"]
+
+
+@dataclass(frozen=True)
+class SpeechGate:
+    """The thresholds (Whisper's defaults where Whisper has one)."""
+
+    no_speech_prob: float = 0.6
+    no_speech_logprob: float = -1.0
+    compression_ratio: float = 2.4
+    unsure_logprob: float = -1.0
+    answer_logprob: float = -1.5
+    nlu_sure: float = 0.6
+
+    def reason_to_drop(self, text: str, evidence: SpeechEvidence | None, parse: Parse | None,
+                       answering: bool = False) -> str | None:
+        """Why ``text`` should not be answered (a short phrase), or None to answer it. ``answering``: a
+        question of the assistant's is open (a lower bar for the recogniser's log probability)."""
+        if evidence is None:
+            return None
+        if not text.strip():
+            return "nothing recognisable was said"
+        if evidence.no_speech_prob > self.no_speech_prob and evidence.avg_logprob < self.no_speech_logprob:
+            return "the recogniser heard no speech"
+        if evidence.compression_ratio > self.compression_ratio:
+            return "the transcript repeats itself"
+        nlu_unsure = parse is None or parse.out_of_domain or parse.confidence < self.nlu_sure
+        if evidence.avg_logprob < (self.answer_logprob if answering else self.unsure_logprob) and nlu_unsure:
+            return "the recogniser was unsure and the words ask for nothing"
+        return None
