@@ -541,3 +541,21 @@ def test_wav_sink_in_a_folder_that_takes_no_files_says_why(folder: str, why: str
         WavSink(Path(folder) / "reply.wav")
     msg = one_line(exc)
     assert msg.startswith(f"cannot write {folder}/reply.wav") and why in msg
+
+
+def test_wav_sink_on_a_read_only_file_system_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import errno
+
+    real_open = builtins.open
+
+    def read_only(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if str(file).startswith(str(tmp_path)) and "w" in mode:  # what a read-only mount answers, even to root
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    with pytest.raises(AudioWriteError) as exc:
+        WavSink(tmp_path / "reply.wav")
+    assert one_line(exc) == (f"cannot write {tmp_path}/reply.wav: {tmp_path} is on a read-only file system; "
+                             "choose a writable directory")

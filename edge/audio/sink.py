@@ -289,7 +289,9 @@ class WavSink(AudioSink):
         code = exc.errno
         if code in (errno.ENOSPC, errno.EDQUOT):
             why = "no space left on the device; free some space or write the file elsewhere"
-        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        elif code == errno.EROFS:
+            why = f"{self.path.parent} is on a read-only file system; choose a writable directory"
+        elif code in (errno.EACCES, errno.EPERM):
             why = "permission denied; choose a writable directory"
         elif code == errno.ENOENT and self.path.parent.is_dir():  # /proc: the folder is there, files cannot be made
             why = f"{self.path.parent} does not take new files; choose a writable directory"
