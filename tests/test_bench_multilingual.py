@@ -62,3 +62,17 @@ def test_no_clips_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     assert main(["bench", "asr", "--multilingual", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "no Picovoice clips" in err and "\n" not in err
+
+
+def test_bench_live_answers_each_clip_in_its_language(data: Path, tmp_path: Path) -> None:
+    """--live: both clips through the whole pipeline with --locale auto, fed in real time, one assistant."""
+    out = tmp_path / "out"
+    assert main(["bench", "asr", "--multilingual", "--live", "--data", str(data), "--out", str(out)]) == 0
+    report = json.loads((out / "asr-multilingual.json").read_text("utf-8"))
+    live = report["live"]
+    assert [(r["locale"], r["reply_locale"], r["intent"]) for r in report["live_rows"]] == [
+        ("de-DE", "de-DE", "iot_hue_lightoff"), ("ko-KR", "ko-KR", "iot_hue_lightchange")]
+    assert (live["lid_right"], live["reply_in_language"], live["intents_right"], live["intents"]) == (2, 2, 2, 2)
+    assert live["latency_ms"]["n"] == 2 and live["latency_ms"]["p50"] is not None  # both replies spoken, measured
+    md = (out / "asr-multilingual.md").read_text("utf-8")
+    assert "## The live pipeline with `--locale auto` (`--live`)" in md and "--multilingual --live" in md

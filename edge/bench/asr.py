@@ -276,6 +276,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, help="also write the Markdown summary here")
     p.add_argument("--multilingual", action="store_true", help="instead: language identification and transcripts "
                    "of the real multilingual Picovoice commands in --data (asr-multilingual.json/.md)")
+    p.add_argument("--live", action="store_true", help="with --multilingual: also feed each clip in real time "
+                   "through the whole pipeline with --locale auto (language identified per turn, NLU, reply, voice) "
+                   "and measure end of speech to first audio")
 
 
 def _csv(value: str | None) -> list[str]:
