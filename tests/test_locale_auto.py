@@ -168,3 +168,62 @@ def test_two_real_recordings_in_two_languages_are_each_answered_in_their_own(
     lines = capsys.readouterr().out.splitlines()
     languages = [line.split("(")[0].strip() for line in lines if line.startswith("  language:")]
     assert languages == ["language: de-DE", "language: it-IT"], lines
+
+
+class _GermanMicrophone:
+    """A microphone that hears the German command once, then silence until stopped."""
+
+    def __init__(self, device: object = None, block_ms: int = 32, **_: object) -> None:
+        import threading
+
+        self.device_name = "stand-in microphone"
+        self._stopped = threading.Event()
+
+    def __enter__(self) -> _GermanMicrophone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def __iter__(self) -> Any:
+        import time
+
+        audio = np.concatenate([read_audio(GERMAN), np.zeros(16000, np.float32)])
+        for i in range(0, audio.size, 512):
+            if self._stopped.is_set():
+                return
+            time.sleep(0.004)
+            yield audio[i:i + 512]
+        while not self._stopped.is_set():
+            time.sleep(0.032)
+            yield np.zeros(512, np.float32)
+
+
+def test_the_terminal_app_shows_the_language_heard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`edge tui --locale auto`: a German command is answered in German, the turn panel shows the language."""
+    import asyncio
+
+    import edge.audio.devices as devices
+    from edge.tui.app import EdgeApp
+    from edge.tui.worker import TuiSettings, canonical_locale
+
+    assert (canonical_locale("AUTO"), canonical_locale("auto:de-de"), canonical_locale("auto:xx-YY")) == (
+        "auto", "auto:de-DE", None)
+    monkeypatch.setattr(devices, "MicrophoneSource", _GermanMicrophone)
+    app = EdgeApp(TuiSettings(locale="auto", output="none", data_dir=tmp_path))
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            deadline = asyncio.get_running_loop().time() + 120
+            while app.turns < 1 and asyncio.get_running_loop().time() < deadline:
+                await pilot.pause(0.1)
+            await pilot.pause(0.2)
+            text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert app.turns == 1, (app.errors, text)
+            assert "de-DE (heard de, " in text and "locale auto" in text, text
+            assert "iot_hue_lightoff" in text and "Licht" in text, text
+
+    asyncio.run(drive())

@@ -56,7 +56,8 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("tui", help="the terminal app: live level, transcripts, intents, replies, alarms "
                                    "(also `edge` alone)")
     p.add_argument("--profile", help="device profile name or path (default: desktop)")
-    p.add_argument("--locale", default="en-US", help="language of the speech and the replies (default en-US)")
+    p.add_argument("--locale", default="en-US", help="language of the speech and the replies (default en-US); "
+                   "'auto': identified per utterance, answered in it ('auto:de-DE': German until another is heard)")
     p.add_argument("--input-device", help="microphone name or index (default: the profile's)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--output-device", help="speaker name or index (default: the profile's)")

@@ -100,9 +100,15 @@ class _Control:
 
 
 def canonical_locale(tag: str) -> str | None:
-    """``tag`` as MASSIVE spells it ("de-de" is "de-DE"); None if no MASSIVE language matches."""
+    """``tag`` as MASSIVE spells it ("de-de" is "de-DE"); None if no MASSIVE language matches. ``auto`` and
+    ``auto:<locale>`` (language identified per turn, from that locale) stay as they are, the locale spelt right."""
+    from edge.asr.auto import auto_fallback
     from edge.nlu.locales import MASSIVE_LOCALES
 
+    fallback = auto_fallback(tag)
+    if fallback is not None:
+        known = canonical(fallback, MASSIVE_LOCALES)
+        return None if known is None else "auto" if tag.strip().lower() == "auto" else f"auto:{known}"
     return canonical(tag, MASSIVE_LOCALES)
 
 
