@@ -63,3 +63,60 @@ def test_a_stored_mute_shows_on_every_reply_and_unmute_undoes_it(tmp_path: Path)
 ])
 def test_unmute_phrases(text: str, locale: str, expected: bool) -> None:
     assert asks_unmute(text, locale) is expected
+
+
+def test_a_learned_correction_is_said_each_time_it_changes_the_intent(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A learned phrasing (edge.learn) persists and changes what the user hears: an event each time it acts,
+    a line in edge run's output with the command that undoes it."""
+    import hashlib
+
+    from edge.commands.run import TurnPrinter
+    from edge.learn.calibrate import Thresholds, save_thresholds
+    from edge.learn.db import LearnStore
+    from edge.learn.hooks import LearningNlu
+    from edge.learn.learner import Learner, LearnSettings
+    from edge.learn.memory import model_key
+    from edge.nlu.runtime import Parse
+    from edge.pipeline.answer import Answerer
+    from edge.pipeline.events import EventBus, EventRecorder
+    from edge.pipeline.responder import Responder
+    from edge.skills.contract import Reply
+
+    def embed(texts: list[str]) -> np.ndarray:  # hashed bag of words: sentences sharing words are close
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    class Unsure:
+        def parse(self, text: str, locale: str | None = None) -> Parse:
+            return Parse(text, "general_quirky", 0.1, "general", [], True, locale)
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            return embed(texts)
+
+    class Echo:
+        def handle(self, parse: Parse, locale: str) -> Reply:
+            return Reply(f"doing {parse.intent}", locale, "iot")
+
+    store = LearnStore(tmp_path / "learn.db")
+    save_thresholds(store, model_key(embed), Thresholds(0.9, 0.6, 0.3, "test"))
+    learner = Learner(store, embed, LearnSettings(log_turns=False))
+    item = learner.memory.add("rephrase", "lights kitchen bright", "en-US", "iot_hue_lighton", [])
+    bus = EventBus()
+    recorder = EventRecorder()
+    bus.subscribe(recorder)
+    bus.subscribe(TurnPrinter(show_partials=False))
+    answerer = Answerer(LearningNlu(Unsure(), learner), Echo(), Responder(None, None, bus, "en-US"), bus, "en-US")  # type: ignore[arg-type]
+
+    turn, _ = answerer.respond("lights kitchen bright")
+    assert turn.reply is not None and turn.reply.text == "doing iot_hue_lighton"
+    learned = recorder.of("learned")
+    assert len(learned) == 1 and learned[0].data == {"item": item.id, "phrase": "lights kitchen bright",
+                                                     "intent": "iot_hue_lighton"}
+    assert f'learned here: "lights kitchen bright" means iot_hue_lighton (undo: edge learn undo {item.id})' \
+        in capsys.readouterr().out
+    answerer.respond("what is the weather")  # the model's own parse: nothing learned to say
+    assert len(recorder.of("learned")) == 1

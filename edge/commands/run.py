@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from edge.cli_errors import CliError
 from edge.commands.common import open_input, open_sink, profile_or_exit
-from edge.pipeline.events import ErrorRaised, Event, EventBus, JsonlWriter, LanguageHeard, OutputState
+from edge.pipeline.events import (
+    ErrorRaised,
+    Event,
+    EventBus,
+    JsonlWriter,
+    LanguageHeard,
+    LearnedApplied,
+    OutputState,
+)
 
 if TYPE_CHECKING:
     from edge.pipeline.assistant import Pipeline
@@ -50,6 +58,8 @@ class TurnPrinter:
             self._turn(e)
         elif e.kind in ("warning", "error"):
             print(f"edge run: {e.kind}: {d['message']}", file=sys.stderr, flush=True)
+        elif e.kind == "learned":  # a learned correction changed what the user hears: each time it acts
+            print(f"  ({e.describe() if isinstance(e, LearnedApplied) else d})", flush=True)
         elif e.kind == "dropped":  # noise or music taken for speech: said, not answered
             print(f"  (not answered: {d['reason']}: {d['text']!r})", file=sys.stderr, flush=True)
         elif isinstance(e, LanguageHeard):

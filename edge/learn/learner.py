@@ -20,7 +20,7 @@ import numpy as np
 from edge.learn.calibrate import DEFAULT, Thresholds, load_background, load_bundle, load_thresholds
 from edge.learn.db import LearnStore
 from edge.learn.layer import LearnedLayer
-from edge.learn.memory import Embedder, ExemplarMemory, model_key
+from edge.learn.memory import Embedder, ExemplarMemory, Item, model_key
 from edge.learn.mining import Candidate, RephraseMiner, closeness
 from edge.learn.signals import correction_kind, norm
 from edge.learn.slots import slot_dicts
@@ -133,6 +133,13 @@ class Learner:
         while len(self._applied) > 64:  # speculative parses of partial transcripts are never handled
             self._applied.pop(next(iter(self._applied)))
         return self.layer.take(parse, found)
+
+    def learned_for(self, text: str) -> Item | None:
+        """The learned item that took the last parse of ``text`` (:meth:`apply`), if one did: shown to the user,
+        since a learned correction changes what they hear."""
+        with self._lock:
+            item_id = self._applied.get(text)
+            return next((it for it in self.memory.items if it.id == item_id), None) if item_id is not None else None
 
     # --- the dialogue side --------------------------------------------------------------------------
     def similarity(self, a: str, b: str) -> float:

@@ -11,6 +11,7 @@ from edge.pipeline.events import (
     ErrorRaised,
     EventBus,
     IntentParsed,
+    LearnedApplied,
     ReplyChosen,
     SpeechDropped,
     TurnSummary,
@@ -98,6 +99,10 @@ class Answerer:
                                    scenario=parse.scenario, slots=[{"type": s.type, "value": s.value}
                                                                    for s in parse.slots],
                                    out_of_domain=parse.out_of_domain, nlu_ms=round(nlu_compute, 2)))
+        learner = getattr(self.nlu, "learner", None)  # edge.learn: a learned correction took the parse: say so
+        learned = learner.learned_for(parse.text) if learner is not None else None
+        if learned is not None:
+            self.bus.emit(LearnedApplied(item=learned.id, phrase=learned.text, intent=learned.intent))
         why = None
         if heard and evidence is not None:
             answering = getattr(getattr(self.router, "session", None), "pending", None) is not None

@@ -23,9 +23,9 @@ from typing import IO, Any, ClassVar, TypeVar
 __all__ = [
     "APP_EVENT_KINDS", "AppError", "AppLevel", "AppLoadFailed", "AppLoaded", "AppLoading", "AppMic", "AppNote",
     "AppStopped", "AppStore", "AwaitingWake", "BargeIn", "EVENT_KINDS", "EVENT_TYPES", "ErrorRaised", "Event",
-    "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "LanguageHeard", "Listening",
-    "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechDropped", "SpeechEnded", "SpeechStarted",
-    "Stopped", "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
+    "EventBus", "EventRecorder", "FirstAudio", "FollowUp", "IntentParsed", "JsonlWriter", "LanguageHeard",
+    "LearnedApplied", "Listening", "OutputState", "PartialTranscript", "ReplyChosen", "ReplyDone", "SpeechDropped",
+    "SpeechEnded", "SpeechStarted", "Stopped", "Transcript", "TurnSummary", "WakeHeard", "WarningRaised", "make_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,20 @@ class SpeechDropped(Event):
     compression_ratio: float = 0.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class LearnedApplied(Event):
+    """A learned correction (edge.learn) took this turn's parse: ``phrase`` (learned item ``item``) is taken
+    as ``intent`` here, whatever the model says. It persists, so it is said each time it acts."""
+
+    kind: ClassVar[str] = "learned"
+    item: int = 0
+    phrase: str = ""
+    intent: str = ""
+
+    def describe(self) -> str:
+        return f'learned here: "{self.phrase}" means {self.intent} (undo: edge learn undo {self.item})'
+
+
 # --- what a front end's assistant thread reports beside the pipeline (the TUI) ---------------------------
 
 
@@ -368,7 +382,7 @@ class AppStopped(Event):
 _PIPELINE_TYPES: tuple[type[Event], ...] = (
     Listening, SpeechStarted, PartialTranscript, SpeechEnded, Transcript, IntentParsed, ReplyChosen, FirstAudio,
     ReplyDone, TurnSummary, WarningRaised, ErrorRaised, Stopped, WakeHeard, AwaitingWake, FollowUp, BargeIn,
-    OutputState, LanguageHeard, SpeechDropped,
+    OutputState, LanguageHeard, SpeechDropped, LearnedApplied,
 )
 _APP_TYPES: tuple[type[Event], ...] = (
     AppLoading, AppLoaded, AppLoadFailed, AppMic, AppLevel, AppStore, AppError, AppNote, AppStopped,

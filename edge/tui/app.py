@@ -32,6 +32,7 @@ from edge.pipeline.events import (
     Event,
     IntentParsed,
     LanguageHeard,
+    LearnedApplied,
     Listening,
     OutputState,
     PartialTranscript,
@@ -316,6 +317,8 @@ class EdgeApp(App[int]):
                 self.refresh_pending()
             case WarningRaised(message=message) | ErrorRaised(message=message):
                 self.notice(f"{event.kind}: {message}", error=event.kind == "error")
+            case LearnedApplied():  # a learned correction changed what the user hears
+                self.notice(event.describe())
             case OutputState(muted=muted):
                 self.output_muted = muted
                 self.output_note = event.describe() if muted or event.volume != 1.0 else ""
