@@ -298,6 +298,59 @@ def test_satellite_reconnects_when_the_server_comes_back(stages: Stages) -> None
     assert reconnects == 1
 
 
+def _spoken(stages: Stages, text: str) -> np.ndarray:
+    """``text`` in the server's own voice, at 16 kHz: a satellite's utterance without a recording."""
+    from edge.audio.resample import resample
+    from edge.serve import services
+
+    pieces: list[np.ndarray] = []
+    rates: list[int] = []
+
+    def keep(samples: np.ndarray, rate: int) -> bool:
+        pieces.append(samples)
+        rates.append(rate)
+        return True
+
+    services.synthesize(stages, text, None, "en-US", keep)
+    speech = resample(np.concatenate(pieces), rates[0], 16000)
+    pad = np.zeros(8000, dtype=np.float32)
+    return np.concatenate([pad, speech, pad]).astype(np.float32)
+
+
+def test_timer_set_by_a_satellite_is_announced_to_that_satellite(stages: Stages, tmp_path: Path) -> None:
+    """The server's scheduler fires a timer set by voice through a satellite, and speaks it in that room only."""
+    from edge.serve.satellite import Announced, SatelliteClient
+
+    audio = _spoken(stages, "Set a timer for three seconds.")
+
+    async def test(address: str, server: EdgeServer) -> tuple[Any, list[Announced], int, list[Announced]]:
+        heard: list[Announced] = []
+        elsewhere: list[Announced] = []
+        samples: list[int] = []
+        arrived = asyncio.Event()
+        kitchen = SatelliteClient(address, "kitchen", attempts=3, keepalive_s=0.2)
+        hall = SatelliteClient(address, "hall", attempts=3, keepalive_s=0.2)
+        kitchen.announcements.on_audio = lambda x, rate: samples.append(x.size)
+        kitchen.announcements.on_announced = lambda a: (heard.append(a), arrived.set())
+        hall.announcements.on_announced = elsewhere.append
+        try:
+            await hall.connect()
+            result = await kitchen.turn(audio)
+            async with asyncio.timeout(30):  # the timer is due 3 s after the turn; generous for a loaded machine
+                await arrived.wait()
+            await hall.turn(np.zeros(1600, dtype=np.float32))  # a whole turn later: anything sent to hall is in
+            return result, heard, sum(samples), elsewhere
+        finally:
+            await kitchen.close()
+            await hall.close()
+
+    result, heard, n_samples, elsewhere = serve(stages, test, Limits(idle_timeout_s=1.0, max_sessions=4))
+    assert "timer" in result.transcript.lower() and "timer set for three seconds" in (result.reply or "").lower()
+    assert len(heard) == 1 and "timer" in heard[0].text.lower() and heard[0].language == "en-US"
+    assert heard[0].audio_s > 0.3 and n_samples > 0.3 * 16000
+    assert elsewhere == []
+
+
 # --- limits and hostile clients ---------------------------------------------------------------------------
 
 

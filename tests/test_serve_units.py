@@ -112,3 +112,37 @@ def test_locales_and_uris() -> None:
         with pytest.raises(UriError):
             parse_uri(bad)
     assert is_loopback("localhost") and is_loopback("::1") and not is_loopback("0.0.0.0")
+
+
+class _Room:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def announce(self, text: str, locale: str) -> None:
+        self.said.append(text)
+
+
+def test_announcements_go_to_the_room_that_set_them_else_every_satellite_else_wait() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from edge.serve.announcer import Announcer
+    from edge.skills.scheduler import DueItem
+
+    announcer = Announcer(SimpleNamespace(default_locale="en-US"))  # type: ignore[arg-type]
+    due = dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.UTC)
+    announcer.note("satellite:kitchen", "de-DE", {"timer_id": 3, "due": "..."})
+    announcer.note("satellite:hall", "en-US", {"alarm_id": 3})
+    # nobody connected: each waits, and the first satellite to connect hears them all
+    announcer._fire(DueItem("timer", 3, due, "5 Minuten"))
+    kitchen, hall = _Room(), _Room()
+    announcer.join("satellite:kitchen", kitchen)
+    assert len(kitchen.said) == 1 and "5 Minuten" in kitchen.said[0]  # in the language it was set in
+    announcer.join("satellite:hall", hall)
+    assert hall.said == []
+    announcer._deliver("satellite:hall", "alarm", "en-US")  # its room: only there
+    announcer._deliver("satellite:attic", "reminder", "en-US")  # a room not connected: every satellite
+    assert kitchen.said[1:] == ["reminder"] and hall.said == ["alarm", "reminder"]
+    announcer.leave("satellite:hall", hall)
+    announcer._deliver("satellite:hall", "again", "en-US")
+    assert kitchen.said[-1] == "again"

@@ -176,7 +176,8 @@ async def _satellite(args: argparse.Namespace) -> int:
     if mic is not None:
         _say("satellite", f"listening{' for ' + repr(wake.phrase) if wake else ''}; replies to {desc} (Ctrl-C to stop)")
     try:
-        turns = await run_room(client, source, sink, gate, _report(args.json))
+        turns = await run_room(client, source, sink, gate, _report(args.json),
+                               on_announced=lambda a: _say("satellite", f"announcement: {a.text}"))
         sink.drain()
     except SatelliteError as exc:
         raise CliError(str(exc)) from None

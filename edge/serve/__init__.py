@@ -1,10 +1,15 @@
 """edge on the network: a Wyoming server (``edge serve``) for Home Assistant, and satellites (``edge satellite``).
 
-Modules, one job each: :mod:`~edge.serve.limits` (what a client may send, the bounded event reader),
-:mod:`~edge.serve.stages` (the glue to edge's stages), :mod:`~edge.serve.services` (the blocking work),
+Modules, one job each. The server: :mod:`~edge.serve.limits` (what a client may send, the bounded event
+reader), :mod:`~edge.serve.inventory` (what is installed), :mod:`~edge.serve.stages` (the glue to edge's
+stages, shared under :mod:`~edge.serve.locks`), :mod:`~edge.serve.services` (the blocking work),
 :mod:`~edge.serve.sessions` (dialogue state per client), :mod:`~edge.serve.info` (``describe``),
-:mod:`~edge.serve.handler` (one connection), :mod:`~edge.serve.server` (listening, the thread pool),
-:mod:`~edge.serve.satellite` (a satellite's connection and turns), :mod:`~edge.serve.room` (its microphone,
-VAD, wake gate and speaker).
+:mod:`~edge.serve.connection` (one connection's life within the limits), :mod:`~edge.serve.handler` (what
+each request does), :mod:`~edge.serve.audio_in` and :mod:`~edge.serve.speech_out` (a request's audio in and
+speech out), :mod:`~edge.serve.announcer` (the scheduler: alarms and timers spoken in the room that set
+them), :mod:`~edge.serve.server` (listening, the thread pool). Satellites: :mod:`~edge.serve.satellite`
+(the connection and turns), :mod:`~edge.serve.replies` (a turn's answer, announcements),
+:mod:`~edge.serve.room` (its microphone, VAD, wake gate and speaker). Both: :mod:`~edge.serve.protocol`
+(edge's own event types), :mod:`~edge.serve.audio` (PCM).
 Needs the ``serve`` extra (``wyoming``, ``zeroconf``).
 """

@@ -11,39 +11,41 @@ Requests (Wyoming events):
 - ``run-pipeline`` (start ``asr``, end ``asr``/``handle``/``tts``) + audio: a satellite's whole turn ->
   ``transcript``, ``handled``, then the reply's audio.
 
-With a shared token, a client first sends ``auth`` {"token": ...}; before that only ``describe`` and
-``ping`` are answered. A broken limit or protocol error gets one ``error`` event and the connection closes.
+edge's own events (:mod:`edge.serve.protocol`): with a shared token, a client first sends ``auth``
+{"token": ...}; before that only ``describe`` and ``ping`` are answered. A satellite names its room
+(``satellite`` {"name"}, or the ``satellite`` field of ``run-pipeline``); alarms, timers and reminders it
+set are then spoken to it when they come due (``announce`` followed by the speech, between turns).
+A broken limit or protocol error gets one ``error`` event and the connection closes.
+Audio in is collected by :mod:`~edge.serve.audio_in`, speech out sent by :mod:`~edge.serve.speech_out`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
 import logging
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event, async_write_event
+from wyoming.event import Event
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import Describe
 from wyoming.intent import Recognize
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
-from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 from wyoming.wake import Detect, Detection, NotDetected
 
 from edge.serve import services
-from edge.serve.audio import AudioFormat, check_format, from_pcm, pcm_chunks
-from edge.serve.limits import ProtocolError, read_event
+from edge.serve.audio_in import AudioTurn
+from edge.serve.connection import BoundedConnection
+from edge.serve.limits import ProtocolError
+from edge.serve.protocol import ANNOUNCE_TYPE, AUTH_TYPE, SATELLITE_TYPE
 from edge.serve.sessions import session_key
+from edge.serve.speech_out import SynthStream, speak
 from edge.serve.stages import StageError
 
 if TYPE_CHECKING:
@@ -52,129 +54,33 @@ if TYPE_CHECKING:
 __all__ = ["AUTH_TYPE", "Connection"]
 
 log = logging.getLogger("edge.serve")
-AUTH_TYPE = "auth"
 _OPEN_BEFORE_AUTH = {"describe", "ping", AUTH_TYPE}
-_ids = itertools.count(1)
 
 
-@dataclass
-class _Turn:
-    """Audio being received for one request."""
-
-    kind: str  # "asr" | "pipeline" | "detect"
-    data: dict[str, Any]  # the request's data (language, context, end_stage...)
-    started: float = field(default_factory=time.monotonic)
-    fmt: AudioFormat | None = None
-    pieces: list[np.ndarray] = field(default_factory=list)
-    bytes_in: int = 0
-    detector: Any = None
-    detected: bool = False
-
-
-class Connection(AsyncEventHandler):
+class Connection(BoundedConnection):
     """A Wyoming event handler bound to an :class:`EdgeServer`."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: EdgeServer) -> None:
-        super().__init__(reader, writer)
-        self.server = server
-        self.limits = server.limits
-        self.id = next(_ids)
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
+        super().__init__(reader, writer, server)
         self.authed = server.token is None
-        self._turn: _Turn | None = None
-        self._synth_text: list[str] | None = None  # a streamed synthesize request in progress
-        self._synth_voice: dict[str, Any] = {}
-        self._closed = False
+        self.room: str | None = None  # the satellite's session key, once it has named itself
+        self._turn: AudioTurn | None = None
+        self._synth: SynthStream | None = None  # a streamed synthesize request in progress
+        self._speaking = asyncio.Lock()  # a reply's events and an announcement's never interleave
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    # --- the read loop --------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Read and answer events until the client leaves, breaks a limit, or the server stops."""
-        if not self.server.admit(self):
-            await self._refuse()
-            return
-        log.info("connection %d from %s", self.id, self.peer)
-        reason = "closed by client"
-        try:
-            timeout = self.limits.session_timeout_s
-            async with asyncio.timeout(timeout if timeout > 0 else None):
-                while not self._closed:
-                    event = await read_event(self.reader, self.limits, self._read_timeout())
-                    if event is None:
-                        break
-                    if not await self.handle_event(event):
-                        break
-        except ProtocolError as exc:
-            reason = f"{exc.code}: {exc.text}"
-            await self._send_error(exc.text, exc.code)
-            await self._linger()
-        except TimeoutError:
-            reason = "session time limit"
-            await self._send_error(f"connection open longer than {self.limits.session_timeout_s:g} s; reconnect",
-                                   "session_timeout")
-            await self._linger()
-        except (ConnectionError, OSError) as exc:
-            reason = f"connection lost ({type(exc).__name__})"
-        except Exception as exc:  # a bug or an engine failure: this client gets one line, the others go on
-            log.exception("connection %d: internal error", self.id)
-            reason = f"internal error ({type(exc).__name__})"
-            await self._send_error(f"internal server error ({type(exc).__name__}); see the server's log",
-                                   "internal")
-        finally:
-            self._closed = True
-            self.server.release(self)
-            self.writer.close()
-            log.info("connection %d closed: %s", self.id, reason)
+    def _on_close(self) -> None:
+        if self.room is not None:
+            self.server.announcer.leave(self.room, self)
+        for task in list(self._tasks):
+            task.cancel()
 
     def _read_timeout(self) -> float:
         idle = self.limits.idle_timeout_s
         if self._turn is None or self._turn.kind == "detect" or self.limits.turn_timeout_s <= 0:
             return idle  # wake word detection streams for as long as it takes (nothing is kept)
-        left = self._turn.started + self.limits.turn_timeout_s - time.monotonic()
-        if left <= 0:
-            raise ProtocolError(f"audio turn longer than {self.limits.turn_timeout_s:g} s", "timeout")
+        left = self._turn.deadline_left(self.limits.turn_timeout_s)
         return min(idle, left) if idle > 0 else left
-
-    async def _refuse(self) -> None:
-        n = self.limits.max_sessions
-        log.warning("refused %s: %d sessions already", self.peer, n)
-        await self._send_error(f"server busy: {n} clients connected already; try again shortly", "busy")
-        self.writer.close()
-
-    async def send(self, event: Event) -> None:
-        timeout = self.limits.write_timeout_s
-        try:
-            async with asyncio.timeout(timeout if timeout > 0 else None):
-                await async_write_event(event, self.writer)
-        except TimeoutError:
-            self._closed = True
-            raise ConnectionError("client stopped reading") from None
-
-    async def _send_error(self, text: str, code: str) -> None:
-        try:
-            async with asyncio.timeout(1.0):
-                await async_write_event(Error(text=text, code=code).event(), self.writer)
-        except (TimeoutError, ConnectionError, OSError):
-            pass
-
-    async def _linger(self, seconds: float = 0.25, most: int = 1 << 20) -> None:
-        """Half-close and discard what the client is still sending, briefly: closing with unread data would
-        reset the connection, and the client would lose the error event sent just before."""
-        try:
-            if self.writer.can_write_eof():
-                self.writer.write_eof()
-            async with asyncio.timeout(seconds):
-                while most > 0:
-                    data = await self.reader.read(min(most, 65536))
-                    if not data:
-                        break
-                    most -= len(data)
-        except (TimeoutError, ConnectionError, OSError, ValueError):
-            pass
-
-    async def disconnect(self) -> None:
-        self._closed = True
 
     # --- dispatch -------------------------------------------------------------------------------------
 
@@ -200,29 +106,32 @@ class Connection(AsyncEventHandler):
             await self.send(Pong(text=Ping.from_event(event).text).event())
         elif kind == AUTH_TYPE:
             await self._auth(event)
+        elif kind == SATELLITE_TYPE:
+            self._join(event.data)
         elif Transcribe.is_type(kind):
-            self._turn = _Turn("asr", dict(event.data))
+            self._turn = AudioTurn("asr", dict(event.data))
         elif RunPipeline.is_type(kind):
             await self._run_pipeline(event)
         elif Detect.is_type(kind):
             names = Detect.from_event(event).names
             detector = await self.server.work(self.server.stages.wake_detector, names)
-            self._turn = _Turn("detect", dict(event.data), detector=detector)
+            self._turn = AudioTurn("detect", dict(event.data), detector=detector)
         elif AudioStart.is_type(kind):
-            self._audio_start(event)
+            if self._turn is None:
+                self._turn = AudioTurn("asr", {})  # audio without a request: transcribe it
+            self._turn.start(event)
         elif AudioChunk.is_type(kind):
             await self._audio_chunk(event)
         elif AudioStop.is_type(kind):
             await self._audio_stop()
         elif SynthesizeStart.is_type(kind):
-            self._synth_text = []
-            self._synth_voice = dict(event.data.get("voice") or {})
+            self._synth = SynthStream(dict(event.data.get("voice") or {}), self._text)
         elif SynthesizeChunk.is_type(kind):
             await self._synth_chunk(SynthesizeChunk.from_event(event).text)
         elif SynthesizeStop.is_type(kind):
             await self._synth_stop()
         elif Synthesize.is_type(kind):
-            if self._synth_text is None:  # in a streamed request, the full text repeats what was streamed
+            if self._synth is None:  # in a streamed request, the full text repeats what was streamed
                 request = Synthesize.from_event(event)
                 voice = request.voice
                 await self._speak(self._text(request.text), voice.name if voice else None,
@@ -250,6 +159,36 @@ class Connection(AsyncEventHandler):
             raise ProtocolError(f"text longer than {self.limits.max_text_chars} characters", "too_large")
         return text
 
+    # --- a satellite's room, and its announcements ----------------------------------------------------
+
+    def _join(self, data: dict[str, Any]) -> None:
+        name = data.get("name", data.get("satellite"))
+        if not isinstance(name, str) or not name.strip():
+            return
+        room = session_key({"satellite": name}, "")
+        if room != self.room:
+            if self.room is not None:
+                self.server.announcer.leave(self.room, self)
+            self.room = room
+            self.server.announcer.join(room, self)
+
+    def announce(self, text: str, locale: str) -> None:
+        """Speak an alarm, timer or reminder that came due, between turns (called on the event loop)."""
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._announce(text, locale))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce(self, text: str, locale: str) -> None:
+        try:
+            async with self._speaking:
+                log.info("connection %d: announcing %r", self.id, text)
+                await self.send(Event(type=ANNOUNCE_TYPE, data={"text": text, "language": locale}))
+                await speak(self.server, self.send, text, None, locale)
+        except (StageError, ConnectionError, OSError) as exc:
+            log.warning("connection %d: announcement %r not delivered (%s)", self.id, text, exc)
+
     # --- audio in -------------------------------------------------------------------------------------
 
     async def _run_pipeline(self, event: Event) -> None:
@@ -262,40 +201,22 @@ class Connection(AsyncEventHandler):
             await self.send(Error(text=f"this server runs pipelines from asr (to asr, handle or tts), not "
                                        f"{start} to {end}", code="unsupported").event())
             return
-        self._turn = _Turn("pipeline", dict(event.data))
-
-    def _audio_start(self, event: Event) -> None:
-        if self._turn is None:
-            self._turn = _Turn("asr", {})  # audio without a request: transcribe it
-        self._turn.fmt = check_format(event.data)
-        self._turn.started = time.monotonic()
+        self._join(event.data)
+        self._turn = AudioTurn("pipeline", dict(event.data))
 
     async def _audio_chunk(self, event: Event) -> None:
         turn = self._turn
         if turn is None:
             raise ProtocolError("audio-chunk outside a request: send transcribe (or detect) and audio-start",
                                 "bad_event")
-        fmt = check_format(event.data)
-        if turn.fmt is None:
-            turn.fmt = fmt
-        elif fmt != turn.fmt:
-            raise ProtocolError("audio-chunk format differs from its audio-start", "bad_audio")
-        payload = event.payload or b""
-        turn.bytes_in += len(payload)
-        if turn.kind != "detect" and turn.bytes_in > self.limits.max_audio_s * fmt.bytes_per_second:
-            raise ProtocolError(f"audio longer than {self.limits.max_audio_s:g} s in one request", "too_large")
-        samples = from_pcm(payload, fmt)
-        if turn.kind == "detect":
-            if not turn.detected and samples.size:
-                await self._detect(turn, samples)
-        else:
-            turn.pieces.append(samples)
+        samples = turn.chunk(event, self.limits)
+        if turn.kind == "detect" and not turn.detected and samples.size:
+            await self._detect(turn, samples)
 
-    async def _detect(self, turn: _Turn, samples: np.ndarray) -> None:
+    async def _detect(self, turn: AudioTurn, samples: np.ndarray) -> None:
         from edge.audio.resample import resample
 
-        assert turn.fmt is not None
-        x = resample(samples, turn.fmt.rate, 16000) if turn.fmt.rate != 16000 else samples
+        x = resample(samples, turn.rate, 16000) if turn.rate != 16000 else samples
         hit = await self.server.work(turn.detector.process, x)
         if hit is not None:
             turn.detected = True
@@ -310,10 +231,12 @@ class Connection(AsyncEventHandler):
             if not turn.detected:
                 await self.send(NotDetected(context=turn.data.get("context")).event())
             return
-        rate = turn.fmt.rate if turn.fmt else 16000
-        audio = np.concatenate(turn.pieces) if turn.pieces else np.zeros(0, dtype=np.float32)
+        async with self._speaking:
+            await self._answer(turn)
+
+    async def _answer(self, turn: AudioTurn) -> None:
         language = turn.data.get("language")
-        result = await self.server.work(services.transcribe, self.server.stages, audio, rate, language)
+        result = await self.server.work(services.transcribe, self.server.stages, turn.audio(), turn.rate, language)
         log.info("connection %d: transcript %r (%s, %.0f ms)", self.id, result.text, result.locale, result.asr_ms)
         await self.send(Transcript(text=result.text, language=result.locale,
                                    context=turn.data.get("context")).event())
@@ -328,7 +251,7 @@ class Connection(AsyncEventHandler):
             text = strip_wake_phrase(text, wake)
         reply = await self._reply(text, result.locale, turn.data)
         if end == "tts":
-            await self._speak(reply.text, turn.data.get("voice"), reply.locale)  # the TTS writes it out itself
+            await speak(self.server, self.send, reply.text, turn.data.get("voice"), reply.locale)
 
     # --- understanding --------------------------------------------------------------------------------
 
@@ -339,8 +262,11 @@ class Connection(AsyncEventHandler):
     async def _reply(self, text: str, language: str | None, data: dict[str, Any]) -> services.HandleResult:
         key = session_key(data, f"connection:{self.id}")
         session = self.server.sessions.get(key)
-        result = await self.server.work(services.handle, self.server.stages, text, language, session)
+        result: services.HandleResult = await self.server.work(services.handle, self.server.stages, text, language,
+                                                               session)
         log.info("connection %d: %r -> %s %r", self.id, text, result.intent, result.text)
+        if result.state:
+            self.server.announcer.note(key, result.locale, result.state)
         context = dict(data.get("context") or {}) if isinstance(data.get("context"), dict) else {}
         context.update({"intent": result.intent, "confidence": round(result.confidence, 4), "skill": result.skill,
                         "expects_answer": result.expects_answer, "written": result.text,
@@ -353,63 +279,21 @@ class Connection(AsyncEventHandler):
 
     # --- audio out ------------------------------------------------------------------------------------
 
+    async def _speak(self, text: str, voice: Any, language: str | None) -> None:
+        async with self._speaking:
+            await speak(self.server, self.send, text, voice, language)
+
     async def _synth_chunk(self, text: str) -> None:
-        if self._synth_text is None:
+        if self._synth is None:
             raise ProtocolError("synthesize-chunk without synthesize-start", "bad_event")
-        self._synth_text.append(text)
-        self._text("".join(self._synth_text))  # the length limit
-        # speak every whole sentence received so far; keep the unfinished one
-        whole = "".join(self._synth_text)
-        cut = max(whole.rfind(mark) for mark in (". ", "! ", "? ", "。", "！", "？", "\n"))
-        if cut > 0:
-            self._synth_text = [whole[cut + 1:]]
-            await self._speak(whole[: cut + 1], self._synth_voice.get("name"), self._synth_voice.get("language"))
+        ready = self._synth.add(text)
+        if ready:
+            await self._speak(ready, self._synth.voice.get("name"), self._synth.voice.get("language"))
 
     async def _synth_stop(self) -> None:
-        rest = "".join(self._synth_text or []).strip()
-        voice = self._synth_voice
-        self._synth_text, self._synth_voice = None, {}
+        synth, self._synth = self._synth, None
+        rest = synth.rest() if synth else ""
+        voice = synth.voice if synth else {}
         if rest:
             await self._speak(rest, voice.get("name"), voice.get("language"))
         await self.send(SynthesizeStopped().event())
-
-    async def _speak(self, text: str, voice: Any, language: str | None) -> None:
-        """Synthesise in a worker thread, sending each sentence's audio as soon as it is ready."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[np.ndarray, int] | None] = asyncio.Queue()
-        stop = threading.Event()
-
-        def on_chunk(samples: np.ndarray, rate: int) -> bool:
-            loop.call_soon_threadsafe(queue.put_nowait, (samples, rate))
-            return not stop.is_set()
-
-        def job() -> tuple[str, str]:
-            try:
-                return services.synthesize(self.server.stages, text, voice if isinstance(voice, str) else None,
-                                           language, on_chunk)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        future = self.server.submit(job)
-        rate = 22050
-        started = False
-        try:
-            while True:
-                async with asyncio.timeout(self.limits.work_timeout_s):
-                    item = await queue.get()
-                if item is None:
-                    break
-                samples, rate = item
-                if not started:
-                    await self.send(AudioStart(rate=rate, width=2, channels=1).event())
-                    started = True
-                for piece in pcm_chunks(samples, rate):
-                    await self.send(AudioChunk(rate=rate, width=2, channels=1, audio=piece).event())
-            await future  # raises the job's StageError
-        except TimeoutError:
-            raise StageError(f"speech synthesis took longer than {self.limits.work_timeout_s:g} s") from None
-        finally:
-            stop.set()
-        if not started:
-            await self.send(AudioStart(rate=rate, width=2, channels=1).event())
-        await self.send(AudioStop().event())

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from edge.audio.endpoint import Endpointer, SpeechEnd
-from edge.serve.satellite import SatelliteClient, TurnResult
+from edge.serve.satellite import Announced, SatelliteClient, TurnResult
 
 __all__ = ["Gate", "Utterance", "run_room", "utterances"]
 
@@ -77,8 +77,10 @@ def utterances(chunks: Iterable[np.ndarray], endpointer: Endpointer, gate: Gate,
 
 
 async def run_room(client: SatelliteClient, source: Iterable[Utterance], sink: Any, gate: Gate,
-                   report: Callable[[TurnResult], None]) -> int:
-    """Send every utterance ``source`` yields (read in a thread) as a turn; play the replies. Returns the turns."""
+                   report: Callable[[TurnResult], None],
+                   on_announced: Callable[[Announced], None] | None = None) -> int:
+    """Send every utterance ``source`` yields (read in a thread) as a turn; play the replies, and the
+    announcements the server speaks between turns (kept connected while the room is quiet). Returns the turns."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Utterance | BaseException | None] = asyncio.Queue()
 
@@ -92,17 +94,25 @@ async def run_room(client: SatelliteClient, source: Iterable[Utterance], sink: A
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
     threading.Thread(target=produce, name="edge-satellite-audio", daemon=True).start()
+    if sink is not None:
+        client.announcements.on_audio = sink.write  # alarms, timers, reminders set here, between turns
+    if on_announced is not None:
+        client.announcements.on_announced = on_announced
     await client.connect()
+    keeper = loop.create_task(client.stay_connected())
     turns = 0
-    while True:
-        item = await queue.get()
-        if item is None:
-            return turns
-        if isinstance(item, BaseException):
-            raise item
-        result = await client.turn(item.audio, on_audio=sink.write if sink is not None else None,
-                                   wake_word=item.wake_word)
-        turns += 1
-        if result.expects_answer:
-            gate.open(result.audio_s + gate.follow_up_s)
-        report(result)
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return turns
+            if isinstance(item, BaseException):
+                raise item
+            result = await client.turn(item.audio, on_audio=sink.write if sink is not None else None,
+                                       wake_word=item.wake_word)
+            turns += 1
+            if result.expects_answer:
+                gate.open(result.audio_s + gate.follow_up_s)
+            report(result)
+    finally:
+        keeper.cancel()

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from wyoming.server import AsyncServer, AsyncTcpServer, AsyncUnixServer
 
 from edge.errors import EdgeError
+from edge.serve.announcer import Announcer
 from edge.serve.handler import Connection
 from edge.serve.info import build_info
 from edge.serve.limits import Limits
@@ -88,15 +89,20 @@ class _UnixServer(AsyncUnixServer):
 
 
 class EdgeServer:
-    """Serves :class:`Stages` over Wyoming. ``await start(uri)``, then ``await stop()``."""
+    """Serves :class:`Stages` over Wyoming. ``await start(uri)``, then ``await stop()``.
+
+    With ``schedule`` (the default), the skills' scheduler runs while the server does: alarms, timers and
+    reminders set through it are spoken to the satellite that set them (:mod:`edge.serve.announcer`)."""
 
     def __init__(self, stages: Stages, limits: Limits | None = None, token: str | None = None,
-                 workers: int | None = None, session_ttl_s: float = 600.0) -> None:
+                 workers: int | None = None, session_ttl_s: float = 600.0, schedule: bool = True) -> None:
         self.stages = stages
         self.limits = limits or Limits()
         self.token = token or None
         self.info_event = build_info(stages.inventory).event()
         self.sessions = SessionStore(stages.new_session, ttl_s=session_ttl_s)
+        self.announcer = Announcer(stages)
+        self.schedule = schedule
         # one worker per client served at once: a client's work never queues behind another's (the engines'
         # own locks decide who computes when)
         workers = workers or self.limits.max_sessions
@@ -156,9 +162,13 @@ class EdgeServer:
             host, bound = sock.getsockname()[:2]
             self.address = f"tcp://{where}:{bound}"
         self._server = server
+        if self.schedule:
+            self.announcer.bind(asyncio.get_running_loop())
+            await self.submit(self.announcer.start)
         return self.address
 
     async def stop(self) -> None:
+        self.announcer.stop()
         if self._server is not None:
             await self._server.stop()
             self._server = None

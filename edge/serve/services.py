@@ -40,6 +40,7 @@ class HandleResult:
     skill: str
     expects_answer: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # what the skill changed: {"timer_id": 3}...
 
 
 def _not_understood(locale: str) -> set[str]:
@@ -85,8 +86,10 @@ def handle(stages: Stages, text: str, language: str | None, session: Any) -> Han
     handled = bool(text.strip()) and reply.text not in _not_understood(locale)
     data = reply.data if isinstance(getattr(reply, "data", None), dict) else {}
     intent = data.get("intent", parse.intent)  # after the dialogue: the pending question's intent
+    state = data.get("state")
     return HandleResult(reply.text, speech, locale, handled, intent, float(parse.confidence), reply.skill,
-                        bool(reply.expects_answer), {"nlu": (t1 - t0) * 1000, "route": (t2 - t1) * 1000})
+                        bool(reply.expects_answer), {"nlu": (t1 - t0) * 1000, "route": (t2 - t1) * 1000},
+                        dict(state) if isinstance(state, dict) else {})
 
 
 def synthesize(stages: Stages, text: str, voice: str | None, language: str | None,

@@ -1,7 +1,8 @@
-"""The glue between the server and edge's stages: what is installed, and each stage loaded once, on demand.
+"""The glue between the server and edge's stages: each stage loaded once, on demand, and shared.
 
 This is the one module of :mod:`edge.serve` that knows how stages are built (through
-:mod:`edge.pipeline.loader` today); switching to another assembly touches only this file.
+:mod:`edge.pipeline.loader` today); switching to another assembly touches only this file. What is
+installed is found by :mod:`edge.serve.inventory`; engines are shared under :mod:`edge.serve.locks`.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ import logging
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edge.errors import EdgeError
-from edge.models import ModelError, load_manifest, verify
-from edge.nlu.locales import MASSIVE_LOCALES
+from edge.serve.inventory import Inventory, locale_match, take_inventory
+from edge.serve.locks import PriorityLock
 
 __all__ = ["Inventory", "PriorityLock", "StageError", "Stages", "locale_match"]
 
@@ -26,157 +24,8 @@ log = logging.getLogger(__name__)
 _TTS_CACHE = 6  # voices kept loaded at once (each Piper voice ~220 MB)
 
 
-class PriorityLock:
-    """A lock whose waiters of a lower ``priority`` number go first: a reply's first sentence (0) before the
-    rest of another reply (1), so a long answer to one room does not delay the start of another's."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._busy = False
-        self._waiting = [0, 0]
-
-    @contextmanager
-    def hold(self, priority: int = 0) -> Iterator[None]:
-        with self._cond:
-            self._waiting[priority] += 1
-            while self._busy or any(self._waiting[p] for p in range(priority)):
-                self._cond.wait()
-            self._waiting[priority] -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-
-
 class StageError(EdgeError):
     """A stage cannot serve a request; the message is one line saying what to do."""
-
-
-def _norm(tag: str) -> str:
-    return tag.replace("_", "-").strip().lower()
-
-
-def locale_match(asked: str | None, offered: list[str], default: str | None = None) -> str | None:
-    """The offered locale for ``asked`` ("en", "en-us", "en_GB"): same tag, else same language; None if none.
-    ``asked`` empty gives ``default``."""
-    if not asked:
-        return default
-    tag = _norm(asked)
-    for loc in offered:
-        if _norm(loc) == tag:
-            return loc
-    lang = tag.split("-")[0]
-    if default and _norm(default).split("-")[0] == lang:
-        return default
-    for loc in offered:
-        if _norm(loc).split("-")[0] == lang:
-            return loc
-    return None
-
-
-@dataclass
-class AsrOffer:
-    model_id: str
-    engine: str
-    locales: list[str]
-    description: str
-
-
-@dataclass
-class VoiceOffer:
-    name: str
-    engine: str
-    locales: list[str]
-    description: str
-
-
-@dataclass
-class Inventory:
-    """What this machine can serve, found without loading a model."""
-
-    asr: list[AsrOffer] = field(default_factory=list)
-    voices: list[VoiceOffer] = field(default_factory=list)
-    wake: dict[str, Path] = field(default_factory=dict)  # phrase -> trained model file
-    handle_locales: list[str] = field(default_factory=list)
-
-    @property
-    def asr_locales(self) -> list[str]:
-        return [loc for offer in self.asr for loc in offer.locales]
-
-
-def _template_languages() -> set[str]:
-    folder = Path(__file__).resolve().parents[1] / "skills" / "templates"
-    return {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else {"en"}
-
-
-def _wake_models(profile: Any) -> dict[str, Path]:
-    """Trained wake models: the profile's phrase (or model path) and every model in the default folder."""
-    from edge.wake import WakeModelError, default_model_path, load_model
-
-    found: dict[str, Path] = {}
-    candidates: list[Path] = []
-    phrase = getattr(getattr(profile, "dialogue", None), "wake_phrase", "none")
-    try:
-        folder = default_model_path("hey edge").parent
-        if phrase and phrase != "none":
-            candidates.append(Path(phrase) if phrase.endswith(".npz") else default_model_path(phrase))
-        if folder.is_dir():
-            candidates += sorted(folder.glob("*.npz"))
-    except WakeModelError:
-        return found
-    for path in candidates:
-        try:
-            model = load_model(path)
-        except WakeModelError:
-            continue
-        found.setdefault(model.phrase, path)
-    return found
-
-
-def take_inventory(profile: Any, locales: list[str] | None = None) -> Inventory:
-    """What is installed: ASR models for the profile's locales, Piper and espeak-ng voices, wake models."""
-    from edge.pipeline.loader import PipelineError, asr_model_for
-    from edge.tts import piper_voice_for
-    from edge.tts.base import TtsError
-    from edge.tts.espeak_engine import espeak_voices
-
-    manifest = load_manifest()
-    wanted = locales or list(MASSIVE_LOCALES)
-    inv = Inventory()
-    by_model: dict[str, AsrOffer] = {}
-    for locale in wanted:
-        try:
-            model_id = asr_model_for(profile, locale, manifest)
-            if not verify(model_id, manifest).installed:
-                continue
-        except (PipelineError, ModelError):
-            continue
-        entry = manifest.get(model_id)
-        offer = by_model.setdefault(model_id, AsrOffer(model_id, entry.engine or "", [], entry.description))
-        # the model's own tags for this language (whisper-tiny-en: en-US, en-GB...), else the locale
-        own = [loc for loc in entry.locales if _norm(loc).split("-")[0] == _norm(locale).split("-")[0]]
-        for loc in own or [locale]:
-            if loc not in offer.locales:
-                offer.locales.append(loc)
-    inv.asr = list(by_model.values())
-    if profile.tts.engine != "espeak-ng":
-        for entry in manifest.entries.values():
-            if entry.kind == "tts" and verify(entry.id, manifest).installed:
-                served = [loc for loc in wanted if piper_voice_for(loc, manifest) is entry] or list(entry.locales)
-                inv.voices.append(VoiceOffer(entry.id, "piper", sorted(set(served) | set(entry.locales)),
-                                             entry.description))
-    try:
-        espeak_voices()
-        inv.voices.append(VoiceOffer("espeak-ng", "espeak-ng", list(wanted), "espeak-ng formant voices"))
-    except TtsError:
-        pass
-    inv.wake = _wake_models(profile)
-    languages = _template_languages()
-    inv.handle_locales = [loc for loc in wanted if loc.split("-")[0] in languages]
-    return inv
 
 
 class Stages:
