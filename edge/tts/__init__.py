@@ -41,7 +41,8 @@ def _tag(locale: str) -> str:
 
 def piper_voice_for(locale: str, manifest: Manifest | None = None) -> ModelEntry | None:
     """The manifest's Piper voice for a locale: the full tag first, then any voice of the same language."""
-    entries = [e for e in (manifest or load_manifest()).entries.values() if e.kind == "tts"]
+    entries = [e for e in (manifest or load_manifest()).entries.values()
+               if e.kind == "tts" and e.engine in (None, "piper")]  # not Kokoro: chosen by name only
     tag = _tag(locale)
     lang = tag.split("-")[0]
     for matches in (
@@ -60,9 +61,18 @@ def _looks_like_path(voice: str | Path) -> bool:
     return isinstance(voice, Path) or text.endswith(".onnx") or os.sep in text or "/" in text or Path(text).exists()
 
 
-def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, threads: int, speed: float) -> PiperTts:
+def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, threads: int, speed: float
+                         ) -> TtsEngine:
     if entry.kind != "tts":
         raise TtsError(f"model {entry.id} is a {entry.kind} model, not a voice: pass a tts model id or a .onnx path")
+    if entry.engine == "kokoro-ja":  # a neural Japanese voice (edge.tts.kokoro_engine)
+        from edge.tts.kokoro_engine import KokoroJaTts
+
+        try:
+            folder = require(entry.id, manifest)
+        except ModelError as exc:
+            raise TtsError(f"voice {entry.id} unavailable: {exc}") from None
+        return KokoroJaTts(folder, locale=locale, speed=speed)
     try:
         path = require(entry.id, manifest)
     except ModelError as exc:
