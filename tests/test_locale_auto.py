@@ -227,3 +227,13 @@ def test_the_terminal_app_shows_the_language_heard(tmp_path: Path, monkeypatch: 
             assert "iot_hue_lightoff" in text and "Licht" in text, text
 
     asyncio.run(drive())
+
+
+def test_the_languages_table_says_which_replies_are_printed() -> None:
+    from edge.pipeline.support import locale_support
+    from edge.profiles import load_profile
+
+    rows = {r["locale"]: r["tts"] for r in locale_support(load_profile("desktop"))}
+    assert rows["ja-JP"].startswith("none: replies printed (espeak-ng cannot read Japanese kanji")
+    assert "kokoro-ja if the profile names it" in rows["ja-JP"]
+    assert rows["km-KH"].startswith("none: replies printed") and rows["de-DE"] == "espeak-ng: de"

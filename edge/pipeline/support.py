@@ -18,7 +18,7 @@ def locale_support(profile: Any) -> list[dict[str, str]]:
     from edge.pipeline.loader import PipelineError, asr_model_for
     from edge.tts import piper_voice_for
     from edge.tts.base import TtsError
-    from edge.tts.espeak_engine import espeak_voice_for, espeak_voices
+    from edge.tts.espeak_engine import espeak_cannot_read, espeak_voice_for, espeak_voices
 
     manifest = load_manifest()
     try:
@@ -36,15 +36,25 @@ def locale_support(profile: Any) -> list[dict[str, str]]:
         except (PipelineError, ModelError):
             asr = "none"
         piper = piper_voice_for(locale, manifest) if profile.tts.engine != "espeak-ng" else None
-        if piper is not None:
+        chosen = manifest.entries.get(profile.tts_voice(locale) or "")
+        # neural voices other than Piper (Kokoro Japanese): used where the profile names them, else offered
+        others = [e.id for e in manifest.entries.values() if e.kind == "tts" and e.engine not in (None, "piper")
+                  and locale in e.locales]
+        if chosen is not None and chosen.kind == "tts" and chosen.engine not in (None, "piper"):
+            tts = f"{chosen.engine}: {chosen.id}"
+        elif piper is not None:
             tts = f"Piper: {piper.id}"
         elif voices is None:
             tts = "espeak-ng (not installed)"
+        elif espeak_cannot_read(locale):
+            tts = f"none: replies printed ({espeak_cannot_read(locale)})"
         else:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 voice = espeak_voice_for(locale, voices)
             tts = f"espeak-ng: {voice}" + (" (closest voice)" if caught else "")
+        if others and (chosen is None or chosen.id not in others):
+            tts += f"; {', '.join(others)} if the profile names it ([tts] voices)"
         rows.append({"locale": locale, "asr": asr, "nlu": "student-int8", "tts": tts})
     return rows
 
