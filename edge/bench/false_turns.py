@@ -126,9 +126,11 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {label} | {r['minutes_each']:g} | {row['utterances']} | {row['dropped']} | "
                      f"{row['answered']} | {row['false_turns_per_10_min']} |")
     for kind, row in r["kinds"].items():
-        if row["answered_turns"]:
-            lines += ["", f"Answered on {kind}:", ""]
-            lines += [f"- {t['transcript']!r} -> {t['intent']}" for t in row["answered_turns"]]
+        answered = row["answered_turns"]
+        if answered:
+            lines += ["", f"Answered on {kind} (what Whisper wrote -> the intent), the first {min(20, len(answered))}:",
+                      ""]
+            lines += [f"- {t['transcript']!r} -> {t['intent']}" for t in answered[:20]]
     return "\n".join(lines) + "\n"
 
 
