@@ -21,7 +21,7 @@ from edge.bench.results import write_atomic
 
 __all__ = ["SUITES", "add_arguments", "run_all", "suite_commands"]
 
-SUITES = ("nlu", "asr", "tts", "pipeline", "profiles", "barge-in", "learning")  # learning: issue 15
+SUITES = ("nlu", "asr", "tts", "pipeline", "profiles", "barge-in", "false-turns", "learning")  # learning: issue 15
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,6 +57,7 @@ def suite_commands(args: argparse.Namespace, massive: Path | None) -> dict[str, 
                      str(args.accuracy_limit), "--profile", prof, "--out", out],
         "profiles": ["profiles", "--spoken-set", spoken, "--out", out],
         "barge-in": ["barge-in", "--profile", prof, "--out", out],
+        "false-turns": ["false-turns", "--profile", prof, "--out", out],  # issue 18
         "learning": ["learning", "--data", str(args.data), "--profile", prof, "--out", out],  # issue 15
     }
 
