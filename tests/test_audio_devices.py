@@ -296,33 +296,60 @@ def loud(x: np.ndarray, threshold_db: float = -40.0, frame: int = 160) -> np.nda
     return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9) > threshold_db
 
 
+ATTEMPTS = 3
+
+
+def glitched(rec: Recorder, sink: SoundDeviceSink) -> bool:
+    """PortAudio reported lost audio (an output underrun or input overflow): a busy machine starved the stream,
+    so the recording does not show what the sink did. Such a run is measured again; a run without one that
+    fails the checks fails the test."""
+    if sink.underruns or rec.mic.overflows:
+        print(f"audio path glitched (underruns {sink.underruns}, overflows {rec.mic.overflows}): measuring again")
+        return True
+    return False
+
+
+def loud_part(x: np.ndarray, frame: int = 160) -> np.ndarray:
+    """The loud 10 ms frames of ``x`` joined: what was played, without the gaps an underrun on a loaded machine
+    puts between them (so durations and frequencies are measured on the sound itself, not on the timing)."""
+    n = len(x) // frame
+    return x[: n * frame].reshape(n, frame)[loud(x, frame=frame)].ravel()
+
+
 def test_loopback_tone(pulse_null_sink: str) -> None:
-    with Recorder(pulse_null_sink) as rec, SoundDeviceSink(pulse_null_sink) as sink:
-        assert sink.rate == 44100  # the device's default rate; written audio is resampled to it
-        time.sleep(0.1)
-        silence_db = rec.mic.level
-        t0 = time.monotonic()
-        sink.write(tone(440, 0.5), RATE)
-        assert time.monotonic() - t0 < 0.05  # write() only queues
-        assert sink.playing
-        time.sleep(0.3)
-        playing_db = rec.mic.level
-        sink.drain()
-        drained = time.monotonic()
-        assert not sink.playing
-        assert drained - t0 >= 0.45
-        time.sleep(0.15)
+    # Large buffers: on a loaded machine small ones underrun, and the ALSA-to-PulseAudio path then plays some
+    # audio twice, which would make this test about the machine's load.
+    for _attempt in range(ATTEMPTS):  # again only when the machine glitched the audio path
+        with Recorder(pulse_null_sink, block_ms=100) as rec, SoundDeviceSink(pulse_null_sink, latency="high") as sink:
+            assert sink.rate == 44100  # the device's default rate; written audio is resampled to it
+            time.sleep(0.1)
+            silence_db = rec.mic.level
+            t0 = time.monotonic()
+            sink.write(tone(440, 0.5), RATE)
+            assert time.monotonic() - t0 < 0.05  # write() only queues
+            assert sink.playing
+            time.sleep(0.3)
+            playing_db = rec.mic.level
+            sink.drain()
+            drained = time.monotonic()
+            assert not sink.playing
+            assert drained - t0 >= 0.45
+            time.sleep(0.15)
+        if not glitched(rec, sink):
+            break
     audio, times = rec.audio(), rec.times()
     active = np.flatnonzero(loud(audio))
-    assert active.size, "the tone was not recorded"
-    played = audio[active[0] * 160 : (active[-1] + 1) * 160]
+    played = loud_part(audio)
+    assert played.size, "the tone was not recorded"
     print(f"loopback tone: {len(played) / RATE:.3f} s at {db(played):.1f} dBFS (silence {silence_db:.1f} dBFS, "
           f"meter while playing {playing_db:.1f} dBFS); drain returned {drained - t0:.3f} s after write")
     assert len(played) / RATE == pytest.approx(0.5, abs=0.03)
     assert dominant_hz(played) == pytest.approx(440, abs=3)
     assert db(played) == pytest.approx(db(tone(440, 0.5)), abs=1.0)  # -9 dBFS: played at full volume
     assert silence_db < -90 and playing_db > -15
-    assert times[(active[-1] + 1) * 160 - 1] <= drained + 0.05  # drain() returned once the tone was out
+    # drain() returned once the tone was out: its last sample reached the recorder by then (the recorder's own
+    # delay, which a loaded machine stretches, is the margin; drain() returning early is caught above: >= 0.45 s)
+    assert times[(active[-1] + 1) * 160 - 1] <= drained + 0.3
     assert rec.error is None and rec.mic.dropped_blocks == 0
 
 
@@ -348,11 +375,14 @@ def test_loopback_speech(pulse_null_sink: str) -> None:
     speech = read_audio(ROUTINE)
     # Large buffers on both sides: a busy machine (CI) must not starve the stream into gaps; what is checked is
     # the samples and their level, not how quickly they come out.
-    with Recorder(pulse_null_sink, block_ms=100) as rec, SoundDeviceSink(pulse_null_sink, latency="high") as sink:
-        sink.volume = 0.8
-        sink.write(speech, RATE)
-        sink.drain()
-        time.sleep(0.1)
+    for _attempt in range(ATTEMPTS):  # again only when the machine glitched the audio path
+        with Recorder(pulse_null_sink, block_ms=100) as rec, SoundDeviceSink(pulse_null_sink, latency="high") as sink:
+            sink.volume = 0.8
+            sink.write(speech, RATE)
+            sink.drain()
+            time.sleep(0.1)
+        if not glitched(rec, sink):
+            break
     audio = rec.audio()
     blocks = _block_matches(audio, speech)
     corr = np.array([c for _, c, _ in blocks])
@@ -399,15 +429,17 @@ def test_stop_silences_output_at_once(pulse_null_sink: str) -> None:
 def test_sound_device_sink_resamples_each_write_to_its_rate(pulse_null_sink: str) -> None:
     # The stream keeps the device's native rate: with PulseAudio's ALSA plugin, a stream at another rate
     # underruns erratically on a null sink, which would make this test about PulseAudio.
-    with Recorder(pulse_null_sink) as rec, SoundDeviceSink(pulse_null_sink, rate=44100) as sink:
-        assert sink.rate == 44100
-        sink.write(tone(1000, 0.3, 22050), 22050)
-        sink.write(tone(1500, 0.3, 48000), 48000)  # a new rate mid-stream: the first resampler's tail is kept
-        sink.drain()
-        time.sleep(0.1)
-    audio = rec.audio()
-    active = np.flatnonzero(loud(audio))
-    played = audio[active[0] * 160 : (active[-1] + 1) * 160]
+    for _attempt in range(ATTEMPTS):  # again only when the machine glitched the audio path
+        with Recorder(pulse_null_sink, block_ms=100) as rec, \
+                SoundDeviceSink(pulse_null_sink, rate=44100, latency="high") as sink:  # large buffers: see above
+            assert sink.rate == 44100
+            sink.write(tone(1000, 0.3, 22050), 22050)
+            sink.write(tone(1500, 0.3, 48000), 48000)  # a new rate mid-stream: the first resampler's tail is kept
+            sink.drain()
+            time.sleep(0.1)
+        if not glitched(rec, sink):
+            break
+    played = loud_part(rec.audio())
     assert len(played) / RATE == pytest.approx(0.6, abs=0.03)
     assert dominant_hz(played[400:4400]) == pytest.approx(1000, abs=4)
     assert dominant_hz(played[5200:9200]) == pytest.approx(1500, abs=4)

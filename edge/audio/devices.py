@@ -223,6 +223,7 @@ class MicrophoneSource(StreamErrors):
         self.stall_s = stall_s
         self.level = SILENCE_DB
         self.dropped_blocks = 0
+        self.overflows = 0  # callbacks where PortAudio reported an input overflow (audio lost before us)
         self._queue: collections.deque[np.ndarray] = collections.deque(maxlen=max(1, math.ceil(
             max_queue_s * 1000 / block_ms)))
         self._cond = threading.Condition()
@@ -303,6 +304,8 @@ class MicrophoneSource(StreamErrors):
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if status.input_overflow:
+                self.overflows += 1
             block = np.array(to_mono(indata), dtype=np.float32)  # a copy: PortAudio reuses indata
             level = db_level(block)
             with self._cond:
