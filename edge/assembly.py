@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from edge.nlu.engine import NluEngine
     from edge.skills.scheduler import Scheduler
 
-__all__ = ["AssemblyError", "Assistant", "FrontEnd", "TextAssistant", "UnreadableScript", "assemble", "assemble_text",
-           "WakeLoadError", "load_router", "load_wake", "start_scheduler", "wake_spec"]
+__all__ = ["AssemblyError", "Assistant", "FrontEnd", "SinkError", "TextAssistant", "UnreadableScript", "assemble",
+           "assemble_text", "WakeLoadError", "load_router", "load_wake", "open_sink", "start_scheduler", "wake_spec"]
 
 log = logging.getLogger(__name__)
 _OFF = ("", "none", "off")
@@ -113,6 +113,40 @@ class TextAssistant:
     nlu: NluEngine
     router: Router
     warnings: list[str] = field(default_factory=list)
+
+
+class SinkError(AssemblyError):
+    """The reply sink asked for cannot be opened (no speaker, a bad --output); the message says which."""
+
+
+def open_sink(spec: str | None, device: str | int | None = None, fallback_to_null: bool = True,
+              note: Callable[[str], None] | None = None) -> tuple[AudioSink, str]:
+    """The reply sink and a description. ``spec``: a .wav path, "speaker", "none", or None (the speaker if there
+    is one; with ``fallback_to_null``, none otherwise, said through ``note``). Raises :class:`SinkError`."""
+    from edge.audio.devices import list_devices
+    from edge.audio.errors import AudioDeviceError
+    from edge.audio.sink import NullSink, SoundDeviceSink, WavSink
+
+    if spec == "none":
+        return NullSink(), "none"
+    if spec not in (None, "speaker"):
+        path = Path(spec)
+        if path.suffix.lower() != ".wav":
+            raise SinkError(f"--output {spec}: give a .wav file name, 'speaker' or 'none'")
+        if path.parent and not path.parent.exists():
+            raise SinkError(f"--output {spec}: folder {path.parent} does not exist")
+        return WavSink(path), str(path)
+    dev = None if device in (None, "default") else device
+    try:
+        if spec is None and not any(d.max_output_channels > 0 for d in list_devices()):
+            raise AudioDeviceError("no output device")
+        return SoundDeviceSink(dev), f"speaker ({dev or 'default'})"
+    except AudioDeviceError as exc:
+        if spec == "speaker" or not fallback_to_null:
+            raise SinkError(str(exc)) from None
+        if note is not None:
+            note(f"no speaker ({exc}); replies are not played (use --output reply.wav to keep them)")
+        return NullSink(), "none"
 
 
 def wake_spec(front: FrontEnd, profile: Profile) -> str | None:

@@ -206,7 +206,7 @@ def test_two_turn_dialogue_is_kept_per_client(stages: Stages) -> None:
             out["h2"] = (await _until(c, "handled", "not-handled"))[-1]
         return out
 
-    out = serve(stages, test)
+    out = serve(stages, test, Limits(idle_timeout_s=30.0, max_sessions=4))  # a waits while b is answered
     assert out["a1"].type == "handled" and "what time" in out["a1"].data["text"].lower()
     assert out["a1"].data["context"]["expects_answer"] is True
     assert "four" in out["b1"].data["text"].lower()  # spoken-ready: "The answer is four."

@@ -53,28 +53,15 @@ def open_input(spec: str, raw_rate: int = 16000, raw_channels: int = 1) -> Itera
 
 
 def open_sink(spec: str | None, device: str | int | None = None, fallback_to_null: bool = True) -> tuple[Any, str]:
-    """The reply sink and a description. ``spec``: a .wav path, "speaker", "none", or None (speaker if any)."""
-    from edge.audio.devices import list_devices
-    from edge.audio.errors import AudioDeviceError
-    from edge.audio.sink import NullSink, SoundDeviceSink, WavSink
+    """The reply sink and a description (:func:`edge.assembly.open_sink`); a sink that cannot be opened is a
+    :class:`CliError`, and no speaker (with ``fallback_to_null``) a note on stderr."""
+    from edge.assembly import SinkError
+    from edge.assembly import open_sink as open_reply_sink
 
-    if spec == "none":
-        return NullSink(), "none"
-    if spec not in (None, "speaker"):
-        path = Path(spec)
-        if path.suffix.lower() != ".wav":
-            raise CliError(f"--output {spec}: give a .wav file name, 'speaker' or 'none'")
-        if path.parent and not path.parent.exists():
-            raise CliError(f"--output {spec}: folder {path.parent} does not exist")
-        return WavSink(path), str(path)
-    dev = None if device in (None, "default") else device
+    def note(text: str) -> None:
+        print(f"edge: note: {text}", file=sys.stderr)
+
     try:
-        if spec is None and not any(d.max_output_channels > 0 for d in list_devices()):
-            raise AudioDeviceError("no output device")
-        return SoundDeviceSink(dev), f"speaker ({dev or 'default'})"
-    except AudioDeviceError as exc:
-        if spec == "speaker" or not fallback_to_null:
-            raise CliError(str(exc)) from None
-        print(f"edge: note: no speaker ({exc}); replies are not played (use --output reply.wav to keep them)",
-              file=sys.stderr)
-        return NullSink(), "none"
+        return open_reply_sink(spec, device, fallback_to_null, note)
+    except SinkError as exc:
+        raise CliError(str(exc)) from None

@@ -64,7 +64,8 @@ async def _serve(args: argparse.Namespace, uri: str, host: str, lan: bool) -> No
 
     profile = profile_or_exit(args.profile)
     locales = [loc.strip() for loc in args.locales.split(",") if loc.strip()] if args.locales else None
-    stages = Stages(profile, locales=locales, default_locale=args.locale, data_dir=args.data_dir)
+    stages = Stages(profile, locales=locales, default_locale=args.locale, data_dir=args.data_dir,
+                    voices=max(1, args.voices))
     if not args.no_preload:
         _say("serve", f"loading models for {args.locale}...")
         await asyncio.get_running_loop().run_in_executor(None, stages.preload)
@@ -223,6 +224,8 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--session-timeout", type=float, default=3600.0, help="seconds a connection may last (3600)")
     s.add_argument("--max-audio", type=float, default=30.0, help="seconds of audio in one request (30)")
     s.add_argument("--workers", type=int, default=0, help="threads for speech and language work (0: one per session)")
+    s.add_argument("--voices", type=int, default=2, help="copies of each voice, speaking replies to rooms at once "
+                                                         "(2; the profile's TTS threads are shared out)")
     s.add_argument("--no-preload", action="store_true", help="load each model on its first request instead")
     s.add_argument("--no-zeroconf", action="store_true", help="with --lan: do not announce the server by mDNS")
     s.add_argument("--zeroconf-name", help="the name Home Assistant discovers (default: this machine's MAC)")

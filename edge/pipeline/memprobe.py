@@ -15,7 +15,13 @@ import sys
 
 import numpy as np
 
-__all__ = ["STAGES", "measure", "peak_rss_mb", "status_mb"]
+from edge.errors import EdgeError
+
+__all__ = ["STAGES", "MemoryProbeError", "measure", "peak_rss_mb", "status_mb"]
+
+
+class MemoryProbeError(EdgeError, RuntimeError):
+    """A stage's memory could not be measured; the message is the probe's last error line."""
 
 STAGES = ("vad", "asr", "nlu", "tts", "pipeline")
 
@@ -82,14 +88,14 @@ def main(argv: list[str]) -> int:
 
 
 def measure(stage: str, profile: str, locale: str, timeout: float = 300) -> dict[str, float]:
-    """Run the probe in a subprocess; raises RuntimeError with the probe's last error line on failure."""
+    """Run the probe in a subprocess; raises :class:`MemoryProbeError` with the probe's last error line on failure."""
     proc = subprocess.run(
         [sys.executable, "-m", "edge.pipeline.memprobe", stage, profile, locale],
         capture_output=True, text=True, timeout=timeout,
     )
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        raise RuntimeError(lines[-1] if lines else f"memory probe for {stage} failed ({proc.returncode})")
+        raise MemoryProbeError(lines[-1] if lines else f"memory probe for {stage} failed ({proc.returncode})")
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 

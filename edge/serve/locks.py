@@ -17,6 +17,7 @@ class PriorityLock:
         self._cond = threading.Condition()
         self._busy = False
         self._waiting = [0, 0]
+        self.claims = 0  # replies this engine is speaking or about to (kept by whoever hands it out)
 
     @contextmanager
     def hold(self, priority: int = 0) -> Iterator[None]:

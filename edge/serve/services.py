@@ -96,19 +96,19 @@ def synthesize(stages: Stages, text: str, voice: str | None, language: str | Non
                on_chunk: Callable[[np.ndarray, int], bool]) -> tuple[str, str]:
     """Speak ``text`` sentence by sentence; ``on_chunk(samples, rate)`` gets each piece and returns False to
     stop early. Returns (voice name, locale) used."""
-    name, locale = stages.voice_for(voice, language)
-    engine, lock = stages.tts(name, locale)
     from edge.tts.base import TtsError
 
-    pieces = iter(engine.stream(text))
-    priority = 0  # the lock is held per sentence: the first sentence of each reply goes before the others' rest
-    try:
-        while True:
-            with lock.hold(priority):
-                chunk = next(pieces, None)
-            if chunk is None or not on_chunk(chunk.samples, chunk.rate):
-                break
-            priority = 1
-    except TtsError as exc:
-        raise StageError(str(exc)) from None
+    name, locale = stages.voice_for(voice, language)
+    with stages.voice(name, locale) as (engine, lock):
+        pieces = iter(engine.stream(text))
+        priority = 0  # the lock is held per sentence: each reply's first sentence goes before the others' rest
+        try:
+            while True:
+                with lock.hold(priority):
+                    chunk = next(pieces, None)
+                if chunk is None or not on_chunk(chunk.samples, chunk.rate):
+                    break
+                priority = 1
+        except TtsError as exc:
+            raise StageError(str(exc)) from None
     return name, locale

@@ -11,6 +11,8 @@ import logging
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from edge.serve.locks import PriorityLock
 __all__ = ["Inventory", "PriorityLock", "StageError", "Stages", "locale_match"]
 
 log = logging.getLogger(__name__)
-_TTS_CACHE = 6  # voices kept loaded at once (each Piper voice ~220 MB)
+_TTS_CACHE = 6  # voice instances kept loaded at once (each Piper voice ~220 MB)
 
 
 class StageError(EdgeError):
@@ -33,17 +35,23 @@ class Stages:
 
     Engines are not assumed thread-safe: each is used under its own lock. Call the methods from worker
     threads (the server's executor), never from the event loop.
+
+    A voice is loaded ``voices`` times, the profile's TTS threads shared out between the copies, and each
+    reply spoken by the copy with the fewest replies: Piper's onnxruntime uses two threads poorly on a
+    sentence, so two one-thread copies speak two rooms' replies at once in about the time one takes
+    (measured for `edge bench serve`; Whisper is the other way round and stays one engine).
     """
 
     def __init__(self, profile: Any, *, locales: list[str] | None = None, default_locale: str = "en-US",
-                 data_dir: str | Path | None = None, inventory: Inventory | None = None) -> None:
+                 data_dir: str | Path | None = None, inventory: Inventory | None = None, voices: int = 2) -> None:
         self.profile = profile
         self.inventory = inventory or take_inventory(profile, locales)
         self.default_locale = default_locale
         self.data_dir = data_dir
         self._lock = threading.Lock()  # guards the caches below
         self._asr: dict[str, tuple[Any, threading.Lock]] = {}
-        self._tts: OrderedDict[tuple[str, str], tuple[Any, PriorityLock]] = OrderedDict()
+        self.voices = max(1, voices)
+        self._tts: OrderedDict[tuple[str, str], list[tuple[Any, PriorityLock]]] = OrderedDict()
         self._nlu: Any = None
         self._router: Any = None
         self.router_lock = threading.Lock()
@@ -91,28 +99,54 @@ class Stages:
         return name or "auto", locale
 
     def tts(self, name: str, locale: str) -> tuple[Any, PriorityLock]:
+        """(engine, its lock): the copy of the voice with the fewest replies claimed (see :meth:`voice`)."""
+        copies = self._copies(name, locale)
+        with self._lock:
+            return min(copies, key=lambda c: c[1].claims)
+
+    @contextmanager
+    def voice(self, name: str, locale: str) -> Iterator[tuple[Any, PriorityLock]]:
+        """:meth:`tts`, claimed for one reply: the next reply goes to another copy while this one speaks."""
+        copies = self._copies(name, locale)
+        with self._lock:
+            engine, lock = min(copies, key=lambda c: c[1].claims)
+            lock.claims += 1
+        try:
+            yield engine, lock
+        finally:
+            with self._lock:
+                lock.claims -= 1
+
+    def _copies(self, name: str, locale: str) -> list[tuple[Any, PriorityLock]]:
         key = (name, locale)
         with self._lock:
             cached = self._tts.get(key)
             if cached is not None:
                 self._tts.move_to_end(key)
                 return cached
+        from dataclasses import replace
+
         from edge.pipeline.loader import PipelineError, load_tts
         from edge.tts import create_tts
         from edge.tts.base import TtsError
 
+        tts = self.profile.tts
+        profile = replace(self.profile, tts=replace(tts, threads=max(1, tts.threads // self.voices)))
+        copies = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a substituted espeak-ng voice is fine here
             try:
-                if name == "espeak-ng":
-                    engine = create_tts(locale, engine="espeak-ng", speed=self.profile.tts.speed)
-                else:
-                    engine = load_tts(self.profile, locale, None if name == "auto" else name)
+                for _ in range(self.voices):
+                    if name == "espeak-ng":
+                        engine = create_tts(locale, engine="espeak-ng", speed=tts.speed)
+                    else:
+                        engine = load_tts(profile, locale, None if name == "auto" else name)
+                    copies.append((engine, PriorityLock()))
             except (PipelineError, TtsError) as exc:
                 raise StageError(str(exc)) from None
         with self._lock:
-            cached = self._tts.setdefault(key, (engine, PriorityLock()))
-            while len(self._tts) > _TTS_CACHE:
+            cached = self._tts.setdefault(key, copies)
+            while sum(len(c) for c in self._tts.values()) > max(_TTS_CACHE, self.voices) and len(self._tts) > 1:
                 self._tts.popitem(last=False)
         return cached
 
@@ -176,7 +210,7 @@ class Stages:
             locale = self.asr_locale(None)
             self.asr(locale)
         if self.inventory.voices:
-            engine, lock = self.tts(*self.voice_for(None, None))
-            with lock.hold():
-                phrases = getattr(self._router, "common_phrases", None)
-                engine.warm(phrases(self.default_locale) if phrases else [])
+            phrases = getattr(self._router, "common_phrases", None)
+            for engine, lock in self._copies(*self.voice_for(None, None)):
+                with lock.hold():
+                    engine.warm(phrases(self.default_locale) if phrases else [])

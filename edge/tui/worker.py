@@ -167,14 +167,13 @@ def _output_device(settings: TuiSettings) -> str | int | None:
 
 def open_reply_sink(spec: str | None, device: str | int | None) -> tuple[Any, str, str | None]:
     """The sink replies are played on, its description, and a problem to show (no speaker: text only)."""
+    from edge.assembly import SinkError, open_sink
     from edge.audio.sink import NullSink
-    from edge.cli_errors import CliError
-    from edge.commands.common import open_sink
 
     try:
         sink, desc = open_sink(spec, device, fallback_to_null=False)
         return sink, desc, None
-    except CliError as exc:
+    except SinkError as exc:
         return NullSink(), "none", f"no speaker ({exc}): replies are shown, not played"
 
 

@@ -19,16 +19,21 @@ from typing import Any
 
 import numpy as np
 
+from edge.errors import EdgeError
 from edge.wake.features import FeatureParams
 
-__all__ = ["FORMAT", "WakeModel", "WakeModelError", "load_model", "save_model"]
+__all__ = ["FORMAT", "WakeModel", "WakeModelError", "WakeTrainError", "load_model", "save_model"]
 
 FORMAT = "edge-wake/1"
 ARRAYS = ("mu", "sd", "w1", "b1", "w2", "b2", "w3", "b3")
 
 
-class WakeModelError(RuntimeError):
+class WakeModelError(EdgeError, RuntimeError):
     """The wake model file cannot be used; the message is one line saying what to do."""
+
+
+class WakeTrainError(EdgeError, ValueError, RuntimeError):
+    """A wake model cannot be trained as asked (the phrase, the negatives, no espeak-ng); one line saying what to do."""
 
 
 def _hint(phrase: str | None) -> str:

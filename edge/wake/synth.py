@@ -19,6 +19,7 @@ from edge.audio.errors import AudioFormatError, AudioWarning
 from edge.audio.rate import RATE
 from edge.audio.resample import resample
 from edge.audio.wav import WavReader
+from edge.wake.model import WakeTrainError
 
 __all__ = [
     "ESPEAK_HELD_OUT",
@@ -140,7 +141,7 @@ def espeak_render(text: str, voice: str, wpm: int = 160, pitch: int = 50) -> np.
         proc = subprocess.run(["espeak-ng", "--stdout", "-b", "1", "-v", voice, "-s", str(wpm), "-p", str(pitch),
                                "--stdin"], input=text.encode("utf-8"), capture_output=True, timeout=60, check=False)
     except FileNotFoundError:
-        raise RuntimeError("espeak-ng not found: install it (Debian: apt-get install espeak-ng)") from None
+        raise WakeTrainError("espeak-ng not found: install it (Debian: apt-get install espeak-ng)") from None
     if proc.returncode != 0 or not proc.stdout:
         return np.zeros(0, dtype=np.float32)
     with warnings.catch_warnings():

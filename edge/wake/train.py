@@ -24,7 +24,7 @@ import numpy as np
 from edge.audio.rate import RATE
 from edge.wake import synth
 from edge.wake.features import FeatureParams, log_mel
-from edge.wake.model import WakeModel, save_model
+from edge.wake.model import WakeModel, WakeTrainError, save_model
 
 __all__ = ["TrainConfig", "train_wake_model"]
 
@@ -241,7 +241,7 @@ def _read_negatives(folder: Path, limit_s: float = 3600.0) -> list[np.ndarray]:
     total = 0.0
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".wav", ".flac"))
     if not files:
-        raise ValueError(f"--negatives {folder}: no WAV or FLAC files in it; give a folder of speech recordings")
+        raise WakeTrainError(f"--negatives {folder}: no WAV or FLAC files in it; give a folder of speech recordings")
     for f in files:
         try:
             x = read_audio(f)
@@ -265,9 +265,9 @@ def _phrase_texts(phrase: str) -> list[str]:
 def _slug_ok(phrase: str) -> str:
     clean = " ".join(phrase.split())
     if not re.search(r"[A-Za-z]", clean):
-        raise ValueError(f"wake phrase {phrase!r} has no letters: give English words, e.g. \"hey edge\"")
+        raise WakeTrainError(f"wake phrase {phrase!r} has no letters: give English words, e.g. \"hey edge\"")
     if len(clean.split()) > 6:
-        raise ValueError(f"wake phrase {phrase!r} is too long: use 1-4 words")
+        raise WakeTrainError(f"wake phrase {phrase!r} is too long: use 1-4 words")
     return clean
 
 
@@ -311,7 +311,7 @@ def train_wake_model(
     pos += espeak_jobs([texts[int(rng.integers(len(texts)))] for _ in range(cfg.espeak_pos)])
     pos = [synth.trim_silence(x) for x in pos if x.size > RATE // 10]
     if len(pos) < 10:
-        raise RuntimeError("could not render the wake phrase: check that espeak-ng is installed")
+        raise WakeTrainError("could not render the wake phrase: check that espeak-ng is installed")
 
     conf = synth.confusables(phrase, rng, swaps=cfg.swaps)
     sentences = synth.random_sentences(cfg.espeak_neg + cfg.piper_neg, rng, phrase)
