@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.commands import profile as profile_cmd
     from edge.commands import run as run_cmd
     from edge.commands import serve as serve_cmd
+    from edge.commands import service as service_cmd
     from edge.commands import speech as speech_cmd
     from edge.commands import tui as tui_cmd
     from edge.commands import wake as wake_cmd
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui_cmd.add_parsers(sub)
     wake_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
+    service_cmd.add_parsers(sub)
 
     b = sub.add_parser("bench", help="offline benchmarks")
     bsub = b.add_subparsers(dest="suite", required=True)
