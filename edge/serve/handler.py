@@ -36,16 +36,17 @@ from wyoming.info import Describe
 from wyoming.intent import Recognize
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 from wyoming.wake import Detect, Detection, NotDetected
 
 from edge.serve import services
 from edge.serve.audio_in import AudioTurn
 from edge.serve.connection import BoundedConnection
 from edge.serve.limits import ProtocolError
-from edge.serve.protocol import ANNOUNCE_TYPE, AUTH_TYPE, SATELLITE_TYPE
+from edge.serve.protocol import AUTH_TYPE, SATELLITE_TYPE
+from edge.serve.seat import Seat
 from edge.serve.sessions import session_key
-from edge.serve.speech_out import SynthStream, speak
+from edge.serve.speech_out import SpeechOut, speak
 from edge.serve.stages import StageError
 
 if TYPE_CHECKING:
@@ -63,17 +64,12 @@ class Connection(BoundedConnection):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: EdgeServer) -> None:
         super().__init__(reader, writer, server)
         self.authed = server.token is None
-        self.room: str | None = None  # the satellite's session key, once it has named itself
         self._turn: AudioTurn | None = None
-        self._synth: SynthStream | None = None  # a streamed synthesize request in progress
-        self._speaking = asyncio.Lock()  # a reply's events and an announcement's never interleave
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.out = SpeechOut(server, self.send, self._text)
+        self.seat = Seat(server.announcer, self.out, f"connection {self.id}")  # a satellite's room
 
     def _on_close(self) -> None:
-        if self.room is not None:
-            self.server.announcer.leave(self.room, self)
-        for task in list(self._tasks):
-            task.cancel()
+        self.seat.close()
 
     def _read_timeout(self) -> float:
         idle = self.limits.idle_timeout_s
@@ -107,7 +103,7 @@ class Connection(BoundedConnection):
         elif kind == AUTH_TYPE:
             await self._auth(event)
         elif kind == SATELLITE_TYPE:
-            self._join(event.data)
+            self.seat.join(event.data)
         elif Transcribe.is_type(kind):
             self._turn = AudioTurn("asr", dict(event.data))
         elif RunPipeline.is_type(kind):
@@ -125,16 +121,16 @@ class Connection(BoundedConnection):
         elif AudioStop.is_type(kind):
             await self._audio_stop()
         elif SynthesizeStart.is_type(kind):
-            self._synth = SynthStream(dict(event.data.get("voice") or {}), self._text)
+            self.out.stream_start(dict(event.data.get("voice") or {}))
         elif SynthesizeChunk.is_type(kind):
-            await self._synth_chunk(SynthesizeChunk.from_event(event).text)
+            await self.out.stream_chunk(SynthesizeChunk.from_event(event).text)
         elif SynthesizeStop.is_type(kind):
-            await self._synth_stop()
+            await self.out.stream_stop()
         elif Synthesize.is_type(kind):
-            if self._synth is None:  # in a streamed request, the full text repeats what was streamed
+            if self.out.stream is None:  # in a streamed request, the full text repeats what was streamed
                 request = Synthesize.from_event(event)
                 voice = request.voice
-                await self._speak(self._text(request.text), voice.name if voice else None,
+                await self.out.say(self._text(request.text), voice.name if voice else None,
                                   voice.language if voice else None)
         elif Transcript.is_type(kind) or Recognize.is_type(kind):
             await self._handle_text(event)
@@ -159,49 +155,19 @@ class Connection(BoundedConnection):
             raise ProtocolError(f"text longer than {self.limits.max_text_chars} characters", "too_large")
         return text
 
-    # --- a satellite's room, and its announcements ----------------------------------------------------
-
-    def _join(self, data: dict[str, Any]) -> None:
-        name = data.get("name", data.get("satellite"))
-        if not isinstance(name, str) or not name.strip():
-            return
-        room = session_key({"satellite": name}, "")
-        if room != self.room:
-            if self.room is not None:
-                self.server.announcer.leave(self.room, self)
-            self.room = room
-            self.server.announcer.join(room, self)
-
-    def announce(self, text: str, locale: str) -> None:
-        """Speak an alarm, timer or reminder that came due, between turns (called on the event loop)."""
-        if self._closed:
-            return
-        task = asyncio.get_running_loop().create_task(self._announce(text, locale))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _announce(self, text: str, locale: str) -> None:
-        try:
-            async with self._speaking:
-                log.info("connection %d: announcing %r", self.id, text)
-                await self.send(Event(type=ANNOUNCE_TYPE, data={"text": text, "language": locale}))
-                await speak(self.server, self.send, text, None, locale)
-        except (StageError, ConnectionError, OSError) as exc:
-            log.warning("connection %d: announcement %r not delivered (%s)", self.id, text, exc)
-
     # --- audio in -------------------------------------------------------------------------------------
 
     async def _run_pipeline(self, event: Event) -> None:
         request = RunPipeline.from_event(event)
         start, end = request.start_stage.value, request.end_stage.value
         if start == "tts" and request.announce_text:
-            await self._speak(self._text(request.announce_text), None, event.data.get("language"))
+            await self.out.say(self._text(request.announce_text), None, event.data.get("language"))
             return
         if start != "asr" or end not in ("asr", "intent", "handle", "tts"):
             await self.send(Error(text=f"this server runs pipelines from asr (to asr, handle or tts), not "
                                        f"{start} to {end}", code="unsupported").event())
             return
-        self._join(event.data)
+        self.seat.join(event.data)
         self._turn = AudioTurn("pipeline", dict(event.data))
 
     async def _audio_chunk(self, event: Event) -> None:
@@ -231,7 +197,7 @@ class Connection(BoundedConnection):
             if not turn.detected:
                 await self.send(NotDetected(context=turn.data.get("context")).event())
             return
-        async with self._speaking:
+        async with self.out.speaking:
             await self._answer(turn)
 
     async def _answer(self, turn: AudioTurn) -> None:
@@ -276,24 +242,3 @@ class Connection(BoundedConnection):
         else:
             await self.send(NotHandled(text=result.speech, context=context).event())
         return result
-
-    # --- audio out ------------------------------------------------------------------------------------
-
-    async def _speak(self, text: str, voice: Any, language: str | None) -> None:
-        async with self._speaking:
-            await speak(self.server, self.send, text, voice, language)
-
-    async def _synth_chunk(self, text: str) -> None:
-        if self._synth is None:
-            raise ProtocolError("synthesize-chunk without synthesize-start", "bad_event")
-        ready = self._synth.add(text)
-        if ready:
-            await self._speak(ready, self._synth.voice.get("name"), self._synth.voice.get("language"))
-
-    async def _synth_stop(self) -> None:
-        synth, self._synth = self._synth, None
-        rest = synth.rest() if synth else ""
-        voice = synth.voice if synth else {}
-        if rest:
-            await self._speak(rest, voice.get("name"), voice.get("language"))
-        await self.send(SynthesizeStopped().event())

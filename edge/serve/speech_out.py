@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
+from wyoming.tts import SynthesizeStopped
 
 from edge.serve import services
 from edge.serve.audio import pcm_chunks
+from edge.serve.limits import ProtocolError
+from edge.serve.protocol import ANNOUNCE_TYPE
 from edge.serve.stages import StageError
 
 if TYPE_CHECKING:
     from edge.serve.server import EdgeServer
 
-__all__ = ["SynthStream", "speak"]
+__all__ = ["SpeechOut", "SynthStream", "speak"]
 
 _SENTENCE_ENDS = (". ", "! ", "? ", "。", "！", "？", "\n")
 
@@ -89,4 +92,45 @@ class SynthStream:
 
     def rest(self) -> str:
         return "".join(self._text).strip()
+
+
+class SpeechOut:
+    """What one connection speaks: replies, streamed synthesize requests and announcements, one at a time
+    (:attr:`speaking`: a reply's events and an announcement's never interleave)."""
+
+    def __init__(self, server: EdgeServer, send: Callable[[Event], Awaitable[None]],
+                 check: Callable[[Any], str]) -> None:
+        self.server = server
+        self.send = send
+        self.check = check  # the connection's text limit
+        self.speaking = asyncio.Lock()
+        self.stream: SynthStream | None = None  # a streamed synthesize request in progress
+
+    async def say(self, text: str, voice: Any, language: str | None) -> None:
+        async with self.speaking:
+            await speak(self.server, self.send, text, voice, language)
+
+    async def announce(self, text: str, locale: str) -> None:
+        """An alarm, timer or reminder that came due: ``announce``, then its speech (after any reply in progress)."""
+        async with self.speaking:
+            await self.send(Event(type=ANNOUNCE_TYPE, data={"text": text, "language": locale}))
+            await speak(self.server, self.send, text, None, locale)
+
+    def stream_start(self, voice: dict[str, Any]) -> None:
+        self.stream = SynthStream(voice, self.check)
+
+    async def stream_chunk(self, text: str) -> None:
+        if self.stream is None:
+            raise ProtocolError("synthesize-chunk without synthesize-start", "bad_event")
+        ready = self.stream.add(text)
+        if ready:
+            await self.say(ready, self.stream.voice.get("name"), self.stream.voice.get("language"))
+
+    async def stream_stop(self) -> None:
+        stream, self.stream = self.stream, None
+        rest = stream.rest() if stream else ""
+        voice = stream.voice if stream else {}
+        if rest:
+            await self.say(rest, voice.get("name"), voice.get("language"))
+        await self.send(SynthesizeStopped().event())
 
