@@ -78,7 +78,7 @@ class Clock:
 
 def make(path: Path, sightings: int = 2, log_turns: bool = True) -> tuple[LearningNlu, LearningRouter, Learner]:
     store = LearnStore(path / "learn.db")
-    save_thresholds(store, model_key(embed), Thresholds(0.9, 0.6, 0.3, "test"))
+    save_thresholds(store, model_key(embed), Thresholds(0.9, 0.6, 0.3, "test", repeat=0.3))
     learner = Learner(store, embed, LearnSettings(log_turns=log_turns, sightings=sightings), clock=Clock())
     return LearningNlu(RuleNlu(), learner), LearningRouter(FakeRouter(), learner), learner
 
@@ -286,7 +286,7 @@ def test_a_calibration_shipped_beside_the_model_is_used(tmp_path: Path) -> None:
     assert other.thresholds.source.startswith("default")  # made for another model: ignored
 
 
-def test_a_learned_rephrasing_corrects_only_the_same_mistake_of_a_sure_model(tmp_path: Path) -> None:
+def test_a_learned_rephrasing_takes_a_similar_utterance_only_from_an_unsure_model(tmp_path: Path) -> None:
     from edge.learn.layer import LearnedLayer
 
     _, _, learner = make(tmp_path)
@@ -299,8 +299,44 @@ def test_a_learned_rephrasing_corrects_only_the_same_mistake_of_a_sure_model(tmp
     def model(intent: str, confidence: float) -> Parse:
         return Parse(near, intent, confidence, intent.split("_")[0], [])
 
-    assert layer.apply(model("general_quirky", 0.95), emb).intent == item.intent  # the same mistake
+    assert layer.apply(model("general_quirky", 0.95), emb).intent == "general_quirky"  # sure, even if the same mistake
     assert layer.apply(model("weather_query", 0.4), emb).intent == item.intent  # an unsure model
     assert layer.apply(model("iot_hue_lightoff", 0.95), emb).intent == "iot_hue_lightoff"  # sure of another
     same_words = Parse("Lights, kitchen bright!", "iot_hue_lightoff", 0.95, "iot", [])
     assert layer.apply(same_words, emb).intent == item.intent  # the very words: always
+
+
+def test_a_learned_rephrasing_stays_inside_its_radius_from_known_requests(tmp_path: Path) -> None:
+    from edge.learn.layer import LearnedLayer
+
+    _, _, learner = make(tmp_path)
+    learner.memory.add("rephrase", "lights kitchen bright", "en-US", "iot_hue_lighton", [])
+    layer = LearnedLayer(learner.memory, Thresholds(0.5, 0.5, 0.3, "test"))
+    query = "lights kitchen bright now please"
+    unsure = Parse(query, "weather_query", 0.3, "weather", [])
+    emb = embed([query])[0]
+    assert layer.apply(unsure, emb).intent == "iot_hue_lighton"  # no background: the thresholds alone
+    known = "lights kitchen bright dim"  # a known dimming request closer to the item than the query is
+    layer.set_background(embed([known]), np.array(["iot_hue_lightdim"]))
+    sim = float(embed([query])[0] @ embed(["lights kitchen bright"])[0])
+    assert float(embed([known])[0] @ emb) < sim < layer.radius(0)  # not closer to the query, but to the item
+    assert layer.apply(unsure, emb).intent == "weather_query"
+
+
+def test_a_custom_intent_must_beat_each_known_intents_nearest_requests(tmp_path: Path) -> None:
+    from edge.learn.custom import install_intents
+    from edge.learn.intents_file import CustomIntent, parse_example
+
+    _, _, learner = make(tmp_path)
+    examples = [parse_example(f"brew me a {b} now") for b in ("latte", "mocha", "americano", "tea", "cocoa")]
+    install_intents(learner, [CustomIntent("order_coffee", "en-US", examples, reply="ok")])
+    layer = learner.layer
+    query = "brew me a cortado now"
+    parse = Parse(query, "iot_coffee", 0.9, "iot", [])
+    far = ["what time is it", "set an alarm for seven", "play some jazz"]
+    one_odd = ["brew me a cortado"]  # one known request of another intent close by: outvoted by its far ones
+    layer.set_background(embed(one_odd + far), np.array(["iot_coffee"] * 4))
+    assert learner.apply(parse).intent == "order_coffee"
+    close = ["brew me a cortado", "brew a cortado now", "me a cortado now"]  # the known intent's own turf
+    layer.set_background(embed(close + far), np.array(["iot_coffee"] * 6))
+    assert learner.apply(parse).intent == "iot_coffee"

@@ -199,7 +199,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.ship:
         shipped = save_bundle(model.model_path.parent, model_key(embed), thresholds, vecs, [i for _, i, _ in sample])
         print(f"wrote {shipped} (ship it with the model: devices without MASSIVE use it)")
-    print(f"exemplar {thresholds.exemplar}, fewshot {thresholds.fewshot}, paraphrase {thresholds.paraphrase} "
+    print(f"exemplar {thresholds.exemplar}, fewshot {thresholds.fewshot}, paraphrase {thresholds.paraphrase}, "
+          f"repeat {thresholds.repeat} "
           f"({thresholds.source}); saved in {store.path}")
     return 0
 

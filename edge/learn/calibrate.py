@@ -9,15 +9,19 @@ i.e. at how close unrelated requests come:
 
 - ``exemplar``: the 99.9th percentile of cross-intent pair similarity. A learned phrasing captures a new
   utterance only above it, so one learned item takes at most ~0.1% of unrelated requests.
-- ``fewshot``: a new intent of k = 10 English examples is scored by its nearest example; the threshold is
-  the 99th percentile of that score over the other intents' utterances (all sampled locales), so each
-  custom intent takes at most ~1% of unrelated requests.
-- ``paraphrase``: the 95th percentile of cross-intent pair similarity; a failed turn and a later
-  successful one are taken for the same request only above it (slot-value overlap adds up to 0.1).
+- ``fewshot``: a new intent of k = 10 English examples is scored by :func:`custom_score` (the mean of its
+  nearest example's similarity and its prototype's, the examples' normalised mean); the threshold is the
+  99th percentile of that score over the other intents' utterances (all sampled locales), so each custom
+  intent takes at most ~1% of unrelated requests.
+- ``paraphrase``: the 90th percentile of cross-intent pair similarity; a failed turn and a later successful
+  one are taken for the same request only above it (slot-value overlap adds up to 0.1). Mining needs two
+  sightings of the same (phrasing, intent) before it learns, so an unrelated pair is learned at about
+  0.1 x 0.1 = 1% per pair of failures that meet it twice.
+- ``repeat``: the 95th percentile; an unsure successful turn followed within seconds by a request of another
+  intent at least this close is taken as rejected (one sighting decides, hence the stricter rule).
 
-The sample's embeddings are kept too (the *background*, ~1 MB): a custom intent takes an utterance only
-if its nearest example is closer than every one of these known requests (an open-set nearest-neighbour
-rule), which keeps custom intents off the model's own intents.
+The sample's embeddings are kept too (the *background*, ~2 MB): the known requests that keep learned items
+and custom intents off the model's own intents (:class:`edge.learn.layer.LearnedLayer`).
 
 Thresholds are kept under the model's key (:func:`edge.learn.memory.model_key`) in ``learn.db`` and in
 ``$XDG_CACHE_HOME/edge/learn/`` (once per model and machine: ``edge learn calibrate``, or automatically
@@ -42,10 +46,12 @@ import numpy as np
 from edge.learn.db import LearnStore
 from edge.learn.memory import Embedder
 
-__all__ = ["BUNDLE_NAME", "CALIBRATION_LOCALES", "DEFAULT", "Thresholds", "calibrate", "calibration_sample",
+__all__ = ["BUNDLE_NAME", "CALIBRATION_LOCALES", "DEFAULT", "RULE", "Thresholds", "calibrate", "calibration_sample",
+           "custom_score",
            "embed_sample", "load_background", "load_bundle", "load_thresholds", "massive_path", "save_background",
            "save_bundle", "save_thresholds"]
 
+RULE = 2  # the calibration rule's version: thresholds made by another rule are calibrated again
 CALIBRATION_LOCALES = ("en-US", "de-DE", "fr-FR", "es-ES", "hi-IN", "ja-JP", "zh-CN", "ar-SA")
 
 
@@ -56,6 +62,8 @@ class Thresholds:
     paraphrase: float
     source: str = "default"
     center: tuple[float, ...] | None = None  # mean embedding of the sample, removed before comparing
+    repeat: float = 0.8  # a quick repeat in other words at least this close rejects an unsure turn
+    rule: int = RULE
 
     def center_array(self) -> np.ndarray | None:
         return None if self.center is None else np.asarray(self.center, dtype=np.float32)
@@ -63,7 +71,19 @@ class Thresholds:
 
 # Uncalibrated (no MASSIVE at hand): strict on purpose, so a learned item captures almost nothing but its own
 # words; recall comes with calibration.
-DEFAULT = Thresholds(exemplar=0.98, fewshot=0.95, paraphrase=0.8, source="default (uncalibrated)")
+DEFAULT = Thresholds(exemplar=0.98, fewshot=0.95, paraphrase=0.8, source="default (uncalibrated)", repeat=0.8)
+
+
+def custom_score(queries: np.ndarray, examples: np.ndarray) -> np.ndarray:
+    """How well each query (rows, prepared: centred, normalised) fits a custom intent given by its examples
+    (rows, prepared): the mean of the nearest example's cosine and the prototype's (the examples' mean,
+    normalised). The nearest example keeps a phrasing family the others lack; the prototype averages out
+    one example's quirks, which carries better across languages."""
+    examples = np.atleast_2d(examples)
+    proto = examples.mean(axis=0)
+    proto = proto / max(float(np.linalg.norm(proto)), 1e-9)
+    nearest = (np.atleast_2d(queries) @ examples.T).max(axis=1)
+    return np.asarray(0.5 * nearest + 0.5 * (np.atleast_2d(queries) @ proto), dtype=np.float32)
 
 
 def massive_path() -> Path:
@@ -111,7 +131,8 @@ def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 
     upper = np.triu(np.ones_like(cross), 1).astype(bool)
     cross_sims = sims[cross & upper]
     exemplar = float(np.quantile(cross_sims, 0.999))
-    paraphrase = float(np.quantile(cross_sims, 0.95))
+    paraphrase = float(np.quantile(cross_sims, 0.90))
+    repeat = float(np.quantile(cross_sims, 0.95))
     rng = np.random.default_rng(seed)
     scores: list[np.ndarray] = []
     english = locales == "en-US"
@@ -121,15 +142,15 @@ def calibrate(embed: Embedder, sample: Sequence[tuple[str, str, str]], k: int = 
             pool = np.flatnonzero(intents == intent)
         shots = rng.choice(pool, size=min(k, len(pool)), replace=False)
         others = np.flatnonzero(intents != intent)
-        scores.append(sims[np.ix_(others, shots)].max(axis=1))
+        scores.append(custom_score(vecs[others], vecs[shots]))
     fewshot = float(np.quantile(np.concatenate(scores), 0.99))
 
     def clip(x: float) -> float:
-        return round(min(max(x, 0.3), 0.99), 4)
+        return round(min(max(x, 0.1), 0.99), 4)
 
     return Thresholds(clip(exemplar), clip(fewshot), clip(paraphrase),
                       f"calibrated on {len(sample)} MASSIVE utterances, {len(set(locales.tolist()))} locales",
-                      tuple(round(float(x), 5) for x in center))
+                      tuple(round(float(x), 5) for x in center), clip(repeat))
 
 
 def _cache_file(key: str, kind: str = "thresholds", suffix: str = ".json") -> Path:
@@ -192,6 +213,8 @@ def load_bundle(folder: Path | None, key: str) -> tuple[Thresholds, np.ndarray, 
 def _decode(raw: str) -> Thresholds | None:
     try:
         data = json.loads(raw)
+        if data.get("rule") != RULE:  # made by an earlier rule: calibrate again
+            return None
         data["center"] = tuple(data["center"]) if data.get("center") is not None else None
         return Thresholds(**data)
     except (TypeError, ValueError, KeyError):

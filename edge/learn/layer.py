@@ -4,18 +4,25 @@
 
 1. the same words as a learned phrasing (case and punctuation aside): its intent, its slots found again;
 2. else the nearest learned rephrasing, if its similarity is at least the calibrated ``exemplar``
-   threshold (the 99.9th percentile of unrelated pairs), no known request of another intent (the
-   calibration sample, the *background*) is as close, and the model is unsure (< 0.8) or makes the very
-   mistake the item was learned from: its intent, the model's slots plus learned values;
-3. else the best custom intent (nearest of its examples), if at least the ``fewshot`` threshold and
-   closer than every known request of the calibration sample (the background, when calibrated): that
-   intent, slots from its examples' values, and the model's own slot spans renamed to the custom slot
-   they tagged in the examples (``type_map``, made when the intents were loaded);
+   threshold (the 99.9th percentile of unrelated pairs) and inside the item's own *radius* (closer than
+   the item itself comes to any known request of another intent: the calibration sample, the
+   *background*), no known request of another intent is as close to the utterance, and the model has no
+   answer of its own (confidence below :attr:`LearnedLayer.sure`, 0.5, the NLU's out-of-domain line):
+   its intent, the model's slots plus learned values. A model that is sure of an intent is only overridden
+   by the very words learned: on MASSIVE dev, letting an item also correct "the same mistake" of a
+   sure model, or any parse under 0.8, broke more right parses than it fixed;
+3. else the best custom intent by :func:`~edge.learn.calibrate.custom_score` (nearest example and
+   prototype), if at least the ``fewshot`` threshold and above every known intent's score in the
+   background (the mean similarity of its :data:`KNOWN_K` nearest known requests: a k-nearest-neighbour
+   open-set rule, so one odd known request does not veto it): that intent, slots from its examples' values,
+   and the model's own slot spans renamed to the custom slot they tagged in the examples (``type_map``,
+   made when the intents were loaded);
 4. else the model's parse, untouched.
 
 A learned item therefore never reaches an utterance that is not closer to it than unrelated requests
-come to each other, nor one that a known request of another intent is closer to, which is what keeps
-one learned phrasing (or a thousand) from breaking the others.
+come to each other and than it comes to the known requests of other intents, nor one that a known request
+of another intent is closer to, which is what keeps one learned phrasing (or a thousand) from breaking
+the others.
 """
 
 from __future__ import annotations
@@ -25,15 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from edge.learn.calibrate import DEFAULT, Thresholds
+from edge.learn.calibrate import DEFAULT, Thresholds, custom_score
 from edge.learn.memory import ExemplarMemory, Item
 from edge.learn.signals import norm
 from edge.learn.slots import carry_slots
 from edge.nlu.runtime import Parse, Slot
 
-__all__ = ["CUSTOM_SCENARIO", "LearnedLayer", "Match"]
+__all__ = ["CUSTOM_SCENARIO", "KNOWN_K", "LearnedLayer", "Match"]
 
 CUSTOM_SCENARIO = "custom"
+KNOWN_K = 3  # a known intent's score against a custom one: the mean of its this many nearest known requests
 
 
 @dataclass
@@ -50,34 +58,62 @@ class LearnedLayer:
     custom: dict[str, dict[str, Any]] = field(default_factory=dict)  # custom intent name -> its spec
     background: np.ndarray | None = None  # known requests, prepared as the memory compares (calibration sample)
     background_intents: np.ndarray | None = None  # their intents
-    sure: float = 0.8  # a model parse at least this confident is only overridden to correct the same mistake
+    sure: float = 0.5  # a model parse at least this confident is overridden only by the very words learned
+    _radius: dict[tuple[int, str], float] = field(default_factory=dict)  # (item id, text) -> its radius
+    _groups: list[np.ndarray] = field(default_factory=list)  # background row indices of each known intent
 
     def set_background(self, vecs: np.ndarray | None, intents: np.ndarray | None = None) -> None:
         """Known requests (raw embeddings) and their intents; None: the thresholds alone decide."""
+        self._radius = {}
+        self._groups = []
         if vecs is None or len(vecs) == 0:
             self.background = self.background_intents = None
             return
         self.background = self.memory.prepare(vecs)
         self.background_intents = None if intents is None else np.asarray(intents)
+        if self.background_intents is not None:
+            self._groups = [np.flatnonzero(self.background_intents == i) for i in np.unique(self.background_intents)]
+
+    def radius(self, j: int) -> float:
+        """How close learned rephrasing ``memory.items[j]`` itself comes to a known request of another intent
+        (-1 without a labelled background): it only takes utterances closer to it than that."""
+        item = self.memory.items[j]
+        if self.background is None or self.background_intents is None:
+            return -1.0
+        key = (item.id, item.text)
+        if key not in self._radius:
+            sims = self.background[self.background_intents != item.intent] @ self.memory.matrix[j]
+            self._radius[key] = float(sims.max()) if sims.size else -1.0
+        return self._radius[key]
+
+    def known_score(self, query: np.ndarray) -> float:
+        """The best known intent's score for ``query`` (prepared): the mean similarity of its
+        :data:`KNOWN_K` nearest known requests (the nearest known request when their intents are unknown)."""
+        if self.background is None:
+            return -1.0
+        sims = self.background @ query
+        if not self._groups:
+            return float(sims.max()) if sims.size else -1.0
+        best = -1.0
+        for rows in self._groups:
+            group = sims[rows]
+            k = min(KNOWN_K, group.size)
+            best = max(best, float(np.partition(group, group.size - k)[group.size - k:].mean()))
+        return best
 
     def _corrects(self, item: Item, model: Parse | None) -> bool:
         """Whether learned rephrasing ``item`` may replace the model's parse of a similar utterance: the model
-        is unsure, or makes the mistake the item was learned from (or already agrees)."""
+        has no answer of its own (out of domain, or below :attr:`sure`), or already agrees."""
         if model is None or model.intent is None or model.out_of_domain or model.confidence < self.sure:
             return True
-        return model.intent in (item.confused, item.intent)
+        return model.intent == item.intent
 
     def _beaten(self, query: np.ndarray, item: Item, similarity: float) -> bool:
-        """Whether a known request the item's intent does not cover is at least as close to the query (then
-        the model keeps it). A custom intent must beat every known request; a learned rephrasing those of
-        other intents (without their intents, it is not checked)."""
-        if self.background is None:
+        """Whether a known request of another intent than learned rephrasing ``item``'s is at least as close
+        to the query (then the model keeps it); without their intents, it is not checked."""
+        if self.background is None or self.background_intents is None:
             return False
-        sims = self.background @ query
-        if item.kind == "rephrase":
-            if self.background_intents is None:
-                return False
-            sims = sims[self.background_intents != item.intent]
+        sims = (self.background @ query)[self.background_intents != item.intent]
         return bool(sims.size) and float(sims.max()) >= similarity
 
     def match(self, text: str, embedding: np.ndarray | None, model: Parse | None = None) -> Match | None:
@@ -92,18 +128,25 @@ class LearnedLayer:
         sims = self.memory.similarities(embedding)
         query = self.memory.prepare(embedding)
         best: Match | None = None
-        for kind, floor in (("rephrase", self.thresholds.exemplar), ("custom", self.thresholds.fewshot)):
-            idx = [i for i, it in enumerate(self.memory.items) if it.kind == kind]
-            if not idx:
-                continue
-            j = max(idx, key=lambda i: float(sims[i]))
-            if sims[j] < floor or (best is not None and sims[j] <= best.similarity):
-                continue
-            if self._beaten(query, self.memory.items[j], float(sims[j])):
-                continue  # a known request is closer: the model's intents keep it
-            if kind == "rephrase" and not self._corrects(self.memory.items[j], model):
-                continue
-            best = Match(self.memory.items[j], float(sims[j]), kind)
+        rephrase = [i for i, it in enumerate(self.memory.items) if it.kind == "rephrase"]
+        if rephrase:
+            j = max(rephrase, key=lambda i: float(sims[i]))
+            item, sim = self.memory.items[j], float(sims[j])
+            if sim >= self.thresholds.exemplar and sim > self.radius(j) and not self._beaten(query, item, sim) \
+                    and self._corrects(item, model):
+                best = Match(item, sim, "rephrase")
+        by_intent: dict[str, list[int]] = {}
+        for i, it in enumerate(self.memory.items):
+            if it.kind == "custom":
+                by_intent.setdefault(it.intent, []).append(i)
+        if by_intent:
+            scored = {name: float(custom_score(query, self.memory.matrix[rows])[0]) for name, rows in by_intent.items()}
+            name = max(scored, key=lambda n: scored[n])
+            score = scored[name]
+            if score >= self.thresholds.fewshot and (best is None or score > best.similarity) \
+                    and score > self.known_score(query):
+                j = max(by_intent[name], key=lambda i: float(sims[i]))  # its nearest example: slots, origin
+                best = Match(self.memory.items[j], score, "custom")
         return best
 
     def apply(self, parse: Parse, embedding: np.ndarray | None) -> Parse:

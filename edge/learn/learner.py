@@ -77,7 +77,6 @@ class Learner:
         self.memory = ExemplarMemory(store, self.embed_fn, key)
         self.memory.set_center(self.thresholds.center_array())
         self.layer = LearnedLayer(self.memory, self.thresholds, self.load_custom())
-        self.layer.sure = self.settings.sure_confidence
         self.layer.set_background(*(background if background is not None else (None, None)))
         self.log = TurnLog(store, max_turns=self.settings.max_turns, retention_days=self.settings.retention_days,
                            clock=clock)
@@ -206,7 +205,7 @@ class Learner:
         if prev is not None and not prev.turn.failed and prev.turn.source != "answer" \
                 and now - prev.turn.at <= self.settings.repeat_s and prev.turn.intent != parse.intent \
                 and prev.turn.confidence < self.settings.sure_confidence \
-                and self.similarity(prev.turn.text, text) >= self.thresholds.paraphrase:
+                and self.similarity(prev.turn.text, text) >= self.thresholds.repeat:
             self._reject(prev, "repeated")
         if not failed and parse.intent:
             for r in self.recent:
