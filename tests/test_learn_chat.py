@@ -3,8 +3,9 @@
 A phrasing fails, the user says so and rephrases (twice: a rephrasing is applied at its second sighting),
 and in a NEW process the original phrasing gets the rephrasing's intent; `edge learn undo` takes it back.
 Skipped only when the default model has no `pooled` output (learning compares utterances with it).
-The other tests learn from "Did you mean ...? yes" (exact words, so they run with any model), the last
-then hearing the phrasing spoken (`edge run` on a WAV rendered by Piper).
+A second test then speaks the failed phrasing to a new `edge run` process (a WAV rendered by Piper, heard
+by Whisper). The others learn from "Did you mean ...? yes" (exact words, so they run with any model), the
+last then hearing the phrasing spoken.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _chat(lines: list[str], data: Path) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def test_a_rephrased_request_is_understood_in_a_new_process(tmp_path: Path) -> None:
+def _learn_by_rephrasing(tmp_path: Path) -> tuple[str, dict, str, list[dict]]:
+    """The rephrase loop in `edge chat`: (the failed phrasing, its first turn, the learned intent, its items)."""
     if not _has_pooled():
         pytest.skip("models/nlu/student-int8.onnx has no 'pooled' output (re-export it with tools.export_nlu)")
     from edge.learn.calibrate import massive_path
@@ -68,12 +70,40 @@ def test_a_rephrased_request_is_understood_in_a_new_process(tmp_path: Path) -> N
     assert listed.returncode == 0, listed.stderr
     items = [i for i in json.loads(listed.stdout)["items"] if i["text"] == failed]
     assert [i["intent"] for i in items] == [target], listed.stdout
+    return failed, first, target, items
+
+
+def test_a_rephrased_request_is_understood_in_a_new_process(tmp_path: Path) -> None:
+    failed, first, target, items = _learn_by_rephrasing(tmp_path)
     again = _chat([failed], tmp_path)[0]
     assert again["parse"]["intent"] == target and again["skill"] != "dialogue", again
     undo = subprocess.run([sys.executable, "-m", "edge.cli", "learn", "undo", "--data-dir", str(tmp_path),
                            str(items[0]["id"])], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert undo.returncode == 0, undo.stderr
     assert _chat([failed], tmp_path)[0]["parse"]["intent"] == first["parse"]["intent"]
+
+
+def _hear(text: str, tmp_path: Path) -> list[dict]:
+    """``text`` rendered by Piper (`edge say`) and heard by `edge run -i` (Whisper): its turn events."""
+    wav = tmp_path / "said.wav"
+    said = subprocess.run([sys.executable, "-m", "edge.cli", "say", text + ".", "-o", str(wav)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    if said.returncode != 0:
+        pytest.skip(f"no TTS voice to render the phrasing: {said.stderr.strip()[-200:]}")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    run = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-i", str(wav), "--no-speak", "-o", "none",
+                          "--json", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         cwd=REPO, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return [json.loads(line) for line in run.stdout.splitlines() if line.startswith('{"event": "turn"')]
+
+
+def test_a_rephrasing_learned_in_chat_is_understood_from_speech(tmp_path: Path) -> None:
+    """The rephrase loop in `edge chat`, then the failed phrasing spoken to a new `edge run` process."""
+    failed, _, target, _ = _learn_by_rephrasing(tmp_path)
+    heard = _hear(failed, tmp_path)
+    assert heard and heard[0]["intent"] == target, heard
+    assert heard[0]["confidence"] == 1.0  # the learned item (the model's parse of it failed), not a guess
 
 
 CANDIDATES = ["turn on the lights", "lights on in here please", "what's it like outside", "wake me at seven",
@@ -102,16 +132,6 @@ def test_a_phrasing_learned_in_chat_is_understood_from_speech(tmp_path: Path) ->
              and turns[i + 1]["skill"] != "dialogue"]
     if not asked:
         pytest.skip("the model asked 'Did you mean ...?' for none of the candidate phrasings")
-    wav = tmp_path / "said.wav"
-    said = subprocess.run([sys.executable, "-m", "edge.cli", "say", asked[0]["text"] + ".", "-o", str(wav)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
-    if said.returncode != 0:
-        pytest.skip(f"no TTS voice to render the phrasing: {said.stderr.strip()[-200:]}")
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    run = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-i", str(wav), "--no-speak", "-o", "none",
-                          "--json", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=300,
-                         cwd=REPO, env=env)
-    assert run.returncode == 0, run.stderr[-2000:]
-    heard = [json.loads(line) for line in run.stdout.splitlines() if line.startswith('{"event": "turn"')]
-    assert heard and heard[0]["intent"] == asked[0]["parse"]["intent"], run.stdout[-2000:]
+    heard = _hear(asked[0]["text"], tmp_path)
+    assert heard and heard[0]["intent"] == asked[0]["parse"]["intent"], heard
     assert heard[0]["confidence"] == 1.0  # the learned item, not the model's unsure guess
