@@ -52,7 +52,7 @@ def cmd_service(args: argparse.Namespace) -> int:
         spec = _spec(args)
         if not spec.executable.exists():
             raise CliError(f"{spec.executable} does not exist: install edge first (scripts/install-pi)")
-        if not spec.system:
+        if not spec.system and not args.unit_dir:
             Path(spec.data_dir).mkdir(parents=True, exist_ok=True)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
