@@ -35,6 +35,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,13 +177,24 @@ class Store:
         self._lock = threading.RLock()
         if str(self.path) == ":memory:":
             self._conn = self._connect(":memory:")
-        else:
-            self._conn = self._open_file()
-        try:
             self._migrate()
-        except BaseException:
-            self._conn.close()
-            raise
+            return
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._conn = self._open_file()
+                try:
+                    self._migrate()
+                except BaseException:
+                    self._conn.close()
+                    raise
+                return
+            except StoreError as exc:
+                # SQLite answers "locked" at once, without its busy wait, in a few steps of opening (a journal-mode
+                # switch racing another process opening the same new file): try again until the busy timeout.
+                if exc.kind != "locked" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def memory(cls, notice: str | None = MEMORY_NOTICE) -> Store:
