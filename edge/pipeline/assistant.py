@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,7 +48,7 @@ from edge.pipeline.events import (
 from edge.pipeline.language import TurnLanguage
 from edge.pipeline.latency import TurnLatency
 from edge.pipeline.listening import ListenGate, WakeDetector, WakeHit, is_stop_phrase, strip_wake_phrase
-from edge.pipeline.recognizer import UtteranceRecognizer
+from edge.pipeline.recognizer import Recognition, UtteranceRecognizer
 from edge.pipeline.responder import Responder
 from edge.pipeline.speculation import Prepared, charge, prepare, speculate
 from edge.pipeline.turn_taking import MIN_COMMAND, CloseGate, Decision, Interrupt, OpenGate, Take, TurnTaking, Utterance
@@ -88,6 +88,23 @@ def _clean(chunk: np.ndarray) -> np.ndarray:
     if not np.isfinite(x).all():
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(x, -1.0, 1.0)
+
+
+def _recognise(recognizer: UtteranceRecognizer, bus: EventBus, end: SpeechEnd, start: int, wait_ms: float,
+               strip: Callable[[str], str]) -> tuple[Recognition, str, Prepared | None, TurnLatency]:
+    """An ended utterance to its transcript: the final decode (or the speculation's, with what it prepared),
+    the turn's first latency figures and the ``transcript`` event."""
+    audio = end.audio if end.audio is not None else np.zeros(0, dtype=np.float32)
+    decided = time.monotonic()
+    recognition = recognizer.finish(start, end.end, audio[start - end.start:])
+    text = strip(recognition.result.text)
+    prepared = recognition.follow_up if isinstance(recognition.follow_up, Prepared) else None
+    latency = TurnLatency(endpoint_wait=wait_ms, asr=recognition.asr_ms)
+    if prepared is not None:
+        charge(latency, prepared, decided, recognition.decoded_at)
+    bus.emit(Transcript(text=text, engine=recognition.result.engine, asr_ms=round(latency.asr or 0.0, 1),
+                        compute_ms=round(recognition.compute_ms, 1), speculative=recognition.speculative))
+    return recognition, text, prepared, latency
 
 
 class _Parts:
@@ -203,7 +220,8 @@ class Pipeline(_Parts):
         self._bus = bus or EventBus()
         self.responder = Responder(tts, sink, self._bus, locale, announcements)
         self.answerer = Answerer(nlu, router, self.responder, self._bus, locale)
-        self.recognizer = UtteranceRecognizer(asr, self._partial, partial_interval_ms)  # type: ignore[arg-type]
+        self.recognizer = UtteranceRecognizer(asr, lambda text: self.bus.emit(PartialTranscript(text=text)),  # type: ignore[arg-type]
+                                              partial_interval_ms)
         self.language: TurnLanguage | None = None  # --locale auto: each turn in the language heard
         self._recent: deque[Turn] = deque(maxlen=RECENT_TURNS)
         self.turn_count = 0  # turns since the list was last cleared
@@ -302,7 +320,7 @@ class Pipeline(_Parts):
                 self.bus.emit(SpeechStarted(audio_s=round(d.start / RATE, 3)))
                 self.recognizer.start(d.start, self.endpointer.audio(d.start, self.taking.pos))
             elif isinstance(d, Interrupt):
-                self._barge(d.trigger, detected, onset_t if d.trigger == "speech" else None)
+                self.responder.barge(d.trigger, detected, self._audio_s(), onset_t if d.trigger == "speech" else None)
             elif isinstance(d, OpenGate) and d.reason == "follow_up":
                 seconds = self.gate.follow_up / RATE
                 self.bus.emit(FollowUp(seconds=seconds, until=round(self.bus.now() + seconds, 3),
@@ -352,11 +370,8 @@ class Pipeline(_Parts):
     def _interrupt(self, trigger: str, detected: float) -> bool:
         if self.sink is None or not self.responder.busy:
             return False
-        self._barge(trigger, detected)
+        self.responder.barge(trigger, detected, self._audio_s())
         return True
-
-    def _barge(self, trigger: str, detected: float, onset_t: float | None = None) -> None:
-        self.responder.barge(trigger, detected, self._audio_s(), onset_t)
 
     # --- turns ----------------------------------------------------------------------------------------
 
@@ -384,9 +399,6 @@ class Pipeline(_Parts):
         if made is not None:
             made.append(turn)
 
-    def _partial(self, text: str) -> None:
-        self.bus.emit(PartialTranscript(text=text))
-
     def _strip(self, text: str) -> str:
         """The transcript, without the wake phrase it may start with when listening is gated."""
         text = text.strip()
@@ -404,16 +416,7 @@ class Pipeline(_Parts):
         speech_end_t = arrivals.time_of(voice_end) if arrivals is not None else None
         self.bus.emit(SpeechEnded(start_s=round(end.start_time, 3), end_s=round(end.end_time, 3),
                                   voice_end_s=round(voice_end / RATE, 3), reason=end.reason, wait_ms=round(wait_ms, 1)))
-        audio = end.audio if end.audio is not None else np.zeros(0, dtype=np.float32)
-        decided = time.monotonic()
-        recognition = self.recognizer.finish(start, end.end, audio[start - end.start:])
-        text = self._strip(recognition.result.text)
-        prepared = recognition.follow_up if isinstance(recognition.follow_up, Prepared) else None
-        latency = TurnLatency(endpoint_wait=wait_ms, asr=recognition.asr_ms)
-        if prepared is not None:
-            charge(latency, prepared, decided, recognition.decoded_at)
-        self.bus.emit(Transcript(text=text, engine=recognition.result.engine, asr_ms=round(latency.asr or 0.0, 1),
-                                 compute_ms=round(recognition.compute_ms, 1), speculative=recognition.speculative))
+        recognition, text, prepared, latency = _recognise(self.recognizer, self.bus, end, start, wait_ms, self._strip)
         locale = self.locale
         if self.language is not None:  # the NLU, the reply and its voice follow the language heard
             locale = self.language.follow(recognition.result, self.answerer, self.responder, self.bus)

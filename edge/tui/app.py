@@ -100,6 +100,26 @@ def event_line(event: Event) -> str:
     return f"{event.t:8.2f} #{event.turn:<3} {event.kind:<12} {data}"
 
 
+def status_text(loaded: Loaded, output_note: str, muted: bool) -> str:
+    """The status line: what is loaded, and a persistent output state ("MUTED ...") while it holds."""
+    wake = f"wake '{loaded.wake}'" if loaded.wake else "no wake word"
+    output = f"  {output_note.upper() if muted else output_note}" if output_note else ""
+    return (f"edge  profile {loaded.profile}  locale {loaded.locale}  asr {loaded.asr}  nlu {loaded.nlu}  "
+            f"tts {loaded.tts}  {wake}  out {loaded.output}{output}")
+
+
+def show_pending(panel: PendingPanel, store: Any, loading: bool) -> None:
+    """The pending alarms, timers and reminders of ``store`` in ``panel`` (or why there are none to show)."""
+    now = dt.datetime.now().astimezone()
+    if store is None:
+        panel.show(None, now, "loading..." if loading else "no alarm store")
+        return
+    try:
+        panel.show(pending_items(store, now), now)
+    except Exception as exc:  # a locked or vanished database must not break the screen
+        panel.show(None, now, f"cannot read alarms: {exc}")
+
+
 def layout() -> ComposeResult:
     """The screen: status, level meter, last turn and events log, pending items and latency, input."""
     with Vertical(id="body"):
@@ -262,15 +282,8 @@ class EdgeApp(App[int]):
             self.log_line(f"loaded profile {loaded.profile}, locale {loaded.locale}")
 
     def _show_status(self) -> None:
-        """The status line: what is loaded, and a persistent output state ("MUTED ...") while it holds."""
-        loaded = self.loaded
-        if loaded is None:
-            return
-        wake = f"wake '{loaded.wake}'" if loaded.wake else "no wake word"
-        output = f"  {self.output_note.upper() if self.output_muted else self.output_note}" if self.output_note else ""
-        self.status.update(
-            f"edge  profile {loaded.profile}  locale {loaded.locale}  asr {loaded.asr}  nlu {loaded.nlu}  "
-            f"tts {loaded.tts}  {wake}  out {loaded.output}{output}")
+        if self.loaded is not None:
+            self.status.update(status_text(self.loaded, self.output_note, self.output_muted))
 
     def _on_mic(self, state: MicState) -> None:
         self.mic_state = state
@@ -339,15 +352,7 @@ class EdgeApp(App[int]):
         self.log_line(("ERROR " if error else "note ") + message)
 
     def refresh_pending(self) -> None:
-        panel = self.pending
-        now = dt.datetime.now().astimezone()
-        if self.store is None:
-            panel.show(None, now, "no alarm store" if self.loaded is not None else "loading...")
-            return
-        try:
-            panel.show(pending_items(self.store, now), now)
-        except Exception as exc:  # a locked or vanished database must not break the screen
-            panel.show(None, now, f"cannot read alarms: {exc}")
+        show_pending(self.pending, self.store, loading=self.loaded is None)
 
     # --- input and commands ---------------------------------------------------------------------------
 
