@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge.memory import apply_heap_limits, release_free_memory
 from edge.pipeline.assistant import Pipeline
 from edge.pipeline.events import EventBus, WarningRaised
 from edge.pipeline.listening import WakeDetector
@@ -234,6 +235,7 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
     for the NLU and the VAD, the rest going to ``warnings``.
     """
     front = front or FrontEnd()
+    apply_heap_limits(profile.memory.large_block_kb)  # before any model loads or thread starts
     asked = locale
     auto = _auto_locale(locale)  # --locale auto[:<locale>]: each turn in the language heard, from this one
     locale = auto or locale
@@ -284,6 +286,7 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
     context = getattr(router, "context", None)
     if context is not None:
         assistant.store = context(locale).services.get("store")
+    release_free_memory()  # the models' load-time copies
     return assistant
 
 
@@ -291,6 +294,7 @@ def assemble_text(profile: Profile, locale: str = "en-US", data_dir: Path | None
     """The NLU and the skill router for typed turns, replies never played (``edge chat``)."""
     from edge.audio.sink import NullSink
 
+    apply_heap_limits(profile.memory.large_block_kb)
     nlu = load_nlu(profile)
     router = load_router(NullSink(), data_dir, None, locale, restore_volume=False)
     nlu, router = _learning(nlu, router, profile, data_dir)  # edge.learn (issue 15)

@@ -29,6 +29,7 @@ __all__ = [
     "AudioSettings",
     "Budget",
     "DialogueSettings",
+    "MemorySettings",
     "NluSettings",
     "TtsSettings",
     "VadSettings",
@@ -260,6 +261,15 @@ class LearnSettings:  # edge.learn (issue 15); optional section [learn]
 
 
 @dataclass(frozen=True)
+class MemorySettings:  # optional section [memory]
+    """The C allocator's trade between speed and peak memory (:mod:`edge.memory`)."""
+
+    # Blocks of at least this many KiB get their own mapping and go back to the system when freed: a lower peak,
+    # a little slower. 0 = the allocator's own behaviour (fastest).
+    large_block_kb: int = field(default=0, metadata=_spec(_Int(0, 1_048_576)))
+
+
+@dataclass(frozen=True)
 class Budget:
     """Resource targets the device must meet."""
 
@@ -282,6 +292,7 @@ class Profile:
     budget: Budget
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)  # edge.learn (issue 15)
+    memory: MemorySettings = field(default_factory=MemorySettings)
 
     def asr_model(self, locale: str) -> str | None:
         """The ASR model id for a locale: exact tag, then its language ("en"), then "*"; None if not listed
@@ -311,7 +322,8 @@ _SECTIONS: dict[str, type] = {
     "budget": Budget,
 }
 # Sections a profile may leave out (their dataclass defaults apply); present, every key is required.
-_OPTIONAL_SECTIONS: dict[str, type] = {"dialogue": DialogueSettings, "learn": LearnSettings}  # learn: issue 15
+_OPTIONAL_SECTIONS: dict[str, type] = {"dialogue": DialogueSettings, "learn": LearnSettings,  # learn: issue 15
+                                       "memory": MemorySettings}
 
 
 # --- loading ------------------------------------------------------------------------------------------

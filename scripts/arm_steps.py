@@ -2,7 +2,8 @@
 
 Run by the installed venv's python (standard library only): ``python scripts/arm_steps.py --out arm.json``.
 Each command runs in a child of a small wrapper process, so RUSAGE_CHILDREN of the wrapper is that command's peak
-resident memory (under qemu-user: the emulator's, which includes its translated-code cache).
+resident memory (under qemu-user: the emulator's, which includes its translated-code cache); a sampler beside it
+records the peak without that cache (see `_measured`).
 """
 
 from __future__ import annotations
@@ -27,19 +28,40 @@ NLU = {  # three scripts: Latin, CJK, Devanagari; each asks for an alarm
 }
 
 
-def _measured(cmd: list[str], stdin: str | None) -> tuple[int, str, str, float, float]:
-    """(returncode, stdout, stderr, seconds, peak RSS in MB) of ``cmd`` run in a fresh wrapper process."""
-    wrapper = (
-        "import json,resource,subprocess,sys,time\n"
-        "a=json.loads(sys.argv[1]); t=time.monotonic()\n"
-        "p=subprocess.run(a['cmd'],input=a['stdin'],capture_output=True,text=True)\n"
-        "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps({'rc':p.returncode,'out':p.stdout,'err':p.stderr,'s':time.monotonic()-t,'kb':r}))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", wrapper, json.dumps({"cmd": cmd, "stdin": stdin})],
+_WRAPPER = """
+import json, resource, subprocess, sys, threading, time
+a = json.loads(sys.argv[1]); t = time.monotonic(); peak = [0]
+p = subprocess.Popen(a['cmd'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def sample():  # the child's resident memory without writable+executable anonymous mappings (qemu's code cache)
+    while p.poll() is None:
+        try:
+            rss = code = 0; perms = ''
+            for line in open(f'/proc/{p.pid}/smaps'):
+                first = line.split(None, 2)
+                if '-' in first[0] and len(first) > 1 and len(first[1]) == 4:
+                    perms = first[1]
+                elif first[0] == 'Rss:':
+                    kb = int(first[1]); rss += kb; code += kb if 'w' in perms and 'x' in perms else 0
+            peak[0] = max(peak[0], rss - code)
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.1)
+th = threading.Thread(target=sample, daemon=True); th.start()
+out, err = p.communicate(a['stdin']); th.join(1)
+r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({'rc': p.returncode, 'out': out, 'err': err, 's': time.monotonic() - t, 'kb': r, 'guest_kb': peak[0]}))
+"""
+
+
+def _measured(cmd: list[str], stdin: str | None) -> tuple[int, str, str, float, float, float]:
+    """(returncode, stdout, stderr, seconds, peak RSS in MB, sampled peak RSS without qemu's code cache in MB) of
+    ``cmd`` run in a fresh wrapper process: RUSAGE_CHILDREN is the command's exact peak (under qemu-user the
+    emulator's, translated code included); the second figure reads the child's mappings every 0.1 s and leaves
+    out the writable and executable ones (qemu's translation buffer, which a Pi does not have)."""
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps({"cmd": cmd, "stdin": stdin})],
                           capture_output=True, text=True, check=True)
     r = json.loads(done.stdout)
-    return r["rc"], r["out"], r["err"], r["s"], r["kb"] / 1024
+    return r["rc"], r["out"], r["err"], r["s"], r["kb"] / 1024, r["guest_kb"] / 1024
 
 
 def _check_models(out: str) -> str | None:
@@ -111,14 +133,15 @@ def main() -> int:
     results = []
     failed = 0
     for name, prof, cmd, stdin, check in steps():
-        rc, out, err, secs, peak = _measured(cmd, stdin)
+        rc, out, err, secs, peak, guest = _measured(cmd, stdin)
         tolerated = name == "models" and rc == 1  # exit 1: models of other extras (Korean, Japanese) not installed
         problem = f"exit {rc}: {err.strip()[-400:]}" if rc != 0 and not tolerated else check(out)
         status = "ok" if problem is None else "FAILED"
         failed += problem is not None
-        print(f"arm: {name:32} {prof:10} {status:6} {secs:6.1f} s  {peak:6.0f} MB  {problem or ''}", flush=True)
+        print(f"arm: {name:32} {prof:10} {status:6} {secs:6.1f} s  {peak:6.0f} MB  {guest:6.0f} MB  {problem or ''}",
+              flush=True)
         row = {"step": name, "profile": prof, "ok": problem is None, "seconds": round(secs, 1),
-               "peak_rss_mb": round(peak, 1), "problem": problem}
+               "peak_rss_mb": round(peak, 1), "peak_rss_no_code_cache_mb": round(guest, 1), "problem": problem}
         if name.startswith("profile check (measured)") and rc == 0:
             row["stages"] = json.loads(out).get("memory")
         results.append(row)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from edge.asr.base import AsrModelError
 from edge.asr.languages import language_of
+from edge.asr.whisper_int8 import int8_folder
 from edge.models import ModelError, load_manifest, require
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def open_model(model_dir: str | os.PathLike[str] | None, model_id: str | None, l
         raise AsrModelError("faster-whisper is not installed: pip install 'faster-whisper>=1.2'") from None
     try:
         model: WhisperModel = WhisperModel(
-            str(path), device="cpu", compute_type="int8", cpu_threads=max(1, threads), num_workers=1,
+            str(int8_folder(path)), device="cpu", compute_type="int8", cpu_threads=max(1, threads), num_workers=1,
             local_files_only=True,
         )
     except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError, tokenizers a bare Exception
