@@ -86,7 +86,7 @@ class Answerer:
         None without a reply. ``evidence``: the recogniser's signals; a transcript they (with the parse) show to
         be noise or music is not answered (a ``dropped`` event, no ``turn``; the turn's ``dropped`` says why)."""
         latency = latency or TurnLatency()
-        if prepared is not None and prepared.text == text:
+        if prepared is not None and prepared.text == text and prepared.locale in ("", self.locale):
             parse, nlu_compute = prepared.parse, prepared.nlu_ms
         else:
             prepared = None

@@ -419,7 +419,8 @@ class Pipeline(_Parts):
         recognition, text, prepared, latency = _recognise(self.recognizer, self.bus, end, start, wait_ms, self._strip)
         locale = self.locale
         if self.language is not None:  # the NLU, the reply and its voice follow the language heard
-            locale = self.language.follow(recognition.result, self.answerer, self.responder, self.bus)
+            locale = self.language.follow(recognition.result, self.answerer, self.responder, self.bus, text=text,
+                                          speech_s=(voice_end - start) / RATE, asr=self.recognizer.engine)
         if utt.via_wake and not text:  # the wake phrase alone after all
             self.taking.only_wake_phrase(utt)
             return None

@@ -265,17 +265,24 @@ class OutputState(Event):
 class LanguageHeard(Event):
     """``--locale auto``: the language Whisper identified in the utterance (after its ``transcript``) and the
     locale the turn is understood, answered and spoken in. ``confident`` False: ``probability`` was below the
-    threshold and the last locale was kept; ``switched``: the locale differs from the previous turn's."""
+    threshold and the last locale was kept; ``switched``: the locale differs from the previous turn's; ``kept``
+    (not empty): why the utterance could not switch the locale whatever its probability (only the wake phrase,
+    too short to tell)."""
 
     kind: ClassVar[str] = "language"
+    _omit_unset: ClassVar[tuple[str, ...]] = ("kept",)
     language: str = ""
     probability: float = 0.0
     locale: str = ""
     confident: bool = False
     switched: bool = False
+    kept: str = ""
 
     def describe(self) -> str:
         """``de-DE (heard de, 0.95)`` or ``en-US (heard ja, 0.31: not sure, kept en-US)``."""
+        if self.kept:
+            return (f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f}: {self.kept}, "
+                    f"kept {self.locale})")
         if self.confident:
             return f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f})"
         return f"{self.locale} (heard {self.language or '?'}, {self.probability:.2f}: not sure, kept {self.locale})"

@@ -6,6 +6,12 @@ takes that locale for the turn: it reports it (:class:`~edge.pipeline.events.Lan
 router and the responder the locale, and gives the responder the voice for it, loaded once per locale (Piper where
 the profile has a voice for the language, else espeak-ng). Where espeak-ng cannot read the language's script
 (:func:`~edge.tts.espeak_engine.espeak_cannot_read`) it says so once and the reply is printed, not spoken.
+
+A turn switches the locale only when its language can be trusted: an utterance with no words left once the wake
+phrase is taken off ("hey edge" alone), or with under :data:`MIN_SPEECH_S` of speech (a name, "Porcupine", a
+cough), keeps the current locale, whatever Whisper guessed; the event says it was kept and why. The ASR's own
+memory of the last locale (its :class:`~edge.asr.langid.LocaleChooser`, the fallback for an unsure turn) is set
+back to the locale in use, so the guess does not come back through the next unsure turn either.
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ if TYPE_CHECKING:
     from edge.pipeline.responder import Responder
     from edge.tts.base import TtsEngine
 
-__all__ = ["TurnLanguage"]
+__all__ = ["MIN_SPEECH_S", "TurnLanguage"]
 
 _UNSET = object()
+
+# Less speech than this (seconds) is too short for Whisper's language identification to be trusted; such a turn is
+# answered in the current locale. The Picovoice clips' wake words heard as an utterance of their own ("Abaxi",
+# "Porcupine") were given languages at random, one with confidence (README, `--locale auto`). Measured with the
+# desktop profile's endpointer on the 35 clips of `edge bench asr --multilingual` (voice end minus start): those
+# wake words 0.65-1.16 s (11 of 13 under 1.0 s), the commands 1.0-3.5 s, but for one Chinese clip the endpointer
+# cut into 0.65-0.81 s pieces.
+MIN_SPEECH_S = 1.0
 
 
 class TurnLanguage:
@@ -33,10 +47,12 @@ class TurnLanguage:
     probability the ASR needs to switch (for the event's ``confident``)."""
 
     def __init__(self, configured: str, load_voice: Callable[[str], TtsEngine | None] | None,
-                 first_voice: TtsEngine | None = None, threshold: float = 0.5) -> None:
+                 first_voice: TtsEngine | None = None, threshold: float = 0.5,
+                 min_speech_s: float = MIN_SPEECH_S) -> None:
         self.configured = configured
         self.current = configured
         self.threshold = threshold
+        self.min_speech_s = min_speech_s
         self._load = load_voice
         self._voices: dict[str, TtsEngine | None] = {configured: first_voice}
         self._notes: dict[str, str] = {}  # locale -> why it is not spoken, said once
@@ -62,15 +78,33 @@ class TurnLanguage:
             self._voices[locale] = voice
             return voice
 
-    def follow(self, result: AsrResult, answerer: Answerer, responder: Responder, bus: EventBus) -> str:
+    def untrusted(self, text: str | None, speech_s: float | None) -> str:
+        """Why a turn's language cannot be trusted to switch the locale ("" when it can): ``text`` is the
+        transcript without the wake phrase, ``speech_s`` the seconds of speech it came from (None: unknown)."""
+        if text is not None and not any(ch.isalnum() for ch in text):
+            return "only the wake phrase" if text == "" else "no words"
+        if speech_s is not None and speech_s < self.min_speech_s:
+            return f"{speech_s:.1f} s of speech: too short to tell"
+        return ""
+
+    def follow(self, result: AsrResult, answerer: Answerer, responder: Responder, bus: EventBus, *,
+               text: str | None = None, speech_s: float | None = None, asr: object = None) -> str:
         """Take the turn's locale from ``result``: report it, and point the answerer and the responder (its voice)
-        at it. Returns the locale (the current one when the ASR identified no language)."""
+        at it. Returns the locale (the current one when the ASR identified no language, or when :meth:`untrusted`
+        says the turn cannot switch it). ``asr``: the engine whose ``chooser`` is set back to the locale in use."""
         if not result.language:
             return self.current
         locale = self.locale_of(result)
         probability = float(result.language_probability or 0.0)
+        kept = self.untrusted(text, speech_s) if locale != self.current else ""
+        if kept:
+            locale = self.current
         bus.emit(LanguageHeard(language=result.language, probability=round(probability, 3), locale=locale,
-                               confident=probability >= self.threshold, switched=locale != self.current))
+                               confident=probability >= self.threshold and not kept,
+                               switched=locale != self.current, kept=kept))
+        chooser = getattr(asr, "chooser", None)
+        if chooser is not None and hasattr(chooser, "last"):
+            chooser.last = locale  # an unsure next turn falls back to the locale in use, not to a distrusted guess
         self.current = locale
         answerer.locale = responder.locale = locale
         responder.tts = self.voice(locale)

@@ -40,6 +40,7 @@ class Prepared:
     reply: Reply | None = None
     first: FirstChunk | None = None
     tts_done: float = 0.0
+    locale: str = ""  # the locale it was parsed and previewed in: a turn in another locale does not use it
 
     def first_audio_for(self, reply: Reply) -> FirstChunk | None:
         """The first chunk, if it was synthesised for this very reply."""
@@ -56,7 +57,7 @@ def prepare(result: AsrResult, clean: Callable[[str], str], nlu: NluEngine, rout
     text = clean(result.text)
     t0 = time.perf_counter()
     parse = nlu.parse(spoken_form(text, locale), locale)
-    prepared = Prepared(text, parse, (time.perf_counter() - t0) * 1000, time.monotonic())
+    prepared = Prepared(text, parse, (time.perf_counter() - t0) * 1000, time.monotonic(), locale=locale)
     try:
         prepared.reply = router.preview(parse, locale)
     except Exception:  # the real call reports it; speculation just gives up
