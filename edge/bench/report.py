@@ -83,7 +83,12 @@ def render(results: Path, out: Path, plots: bool = True) -> list[Path]:
             continue
         loaded[name] = data
         target = out / page
-        write_atomic(target, renderer(data))
+        text = renderer(data)
+        if page == "tts.md":  # the round trip's section (edge bench tts --roundtrip) stays
+            from edge.bench.roundtrip import keep_section
+
+            text = keep_section(target, text)
+        write_atomic(target, text)
         written.append(target)
     for extra in sorted(results.glob("pipeline-*.json")):
         if extra.name != "pipeline-desktop.json" and (data := _load(extra)) is not None:

@@ -4,6 +4,9 @@ Per engine and language: time to the first audio chunk (the reply's first senten
 pipeline plays it), total synthesis time, real-time factor (synthesis seconds per second of audio), and the
 load time. Replies are typical assistant answers (times, numbers, questions) in each language. The phrase
 cache is bypassed, so every figure is real synthesis. Results: JSON plus a Markdown table.
+
+``--roundtrip`` measures instead whether each voice is understood by the assistant's own speech recognition
+(:mod:`edge.bench.roundtrip`); a ``--report`` page keeps the round trip's section when it is rewritten.
 """
 
 from __future__ import annotations
@@ -32,12 +35,16 @@ REPLIES: dict[str, list[str]] = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--locales", nargs="*", help=f"default: {' '.join(REPLIES)}")
+    p.add_argument("--locales", nargs="*",
+                   help=f"default: {' '.join(REPLIES)} (--roundtrip: every locale with a voice)")
     p.add_argument("--repeat", type=int, default=3, help="synthesise each reply this many times (median kept)")
     p.add_argument("--profile", help="device profile: Piper's threads and the memory budget (default: desktop)")
     p.add_argument("--threads", type=int, help="Piper's onnxruntime threads (default: the profile's)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder (JSON)")
     p.add_argument("--report", type=Path, help="also write the Markdown table here")
+    from edge.bench.roundtrip import add_arguments as roundtrip_arguments
+
+    roundtrip_arguments(p)
 
 
 def bench_engine(engine: Any, replies: list[str], repeat: int) -> dict[str, float]:
@@ -65,6 +72,10 @@ def bench_engine(engine: Any, replies: list[str], repeat: int) -> dict[str, floa
 
 
 def run_tts_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "roundtrip", False):
+        from edge.bench.roundtrip import run_roundtrip
+
+        return run_roundtrip(args)
     from edge.bench.common import MemoryGuard, Progress, machine, results_dir
     from edge.cli_errors import CliError
     from edge.commands.common import profile_or_exit
@@ -103,7 +114,9 @@ def run_tts_bench(args: argparse.Namespace) -> int:
     write_atomic(out / "tts.md", md)
     print(md)
     if args.report:
-        write_atomic(args.report, md)
+        from edge.bench.roundtrip import keep_section
+
+        write_atomic(args.report, keep_section(args.report, md))
     return 0
 
 
