@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_profiles import GOOD, write
 
 from edge.profiles import ProfileError, load_profile
-
-from test_profiles import GOOD, write
 
 _PEAK = """
 import sys
