@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from edge.errors import EdgeError
+from edge.nlu.charngrams import CharNgramIntents
 from edge.nlu.labels import LabelSet, unit_spans, viterbi_bio
 from edge.nlu.locales import is_known_locale
 from edge.nlu.pieces import Pieces, Segmenter, TokenizerLike, normalise
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "nlu"
 DEFAULT_MODEL_FILE = "student-int8.onnx"
+CHARNGRAMS_FILE = "charngrams.npz"  # optional, beside the model: averaged into its intent probabilities
 
 
 class NluModelError(EdgeError, RuntimeError):
@@ -75,6 +78,22 @@ def _load_tokenizer(folder: Path, compact: bool) -> TokenizerLike:
                             "restore it with `git checkout -- models/nlu`") from None
 
 
+def _load_charngrams(path: Path, intents: list[str]) -> CharNgramIntents | None:
+    """The char n-gram model beside the student, if there is one; a damaged one is refused with its reason."""
+    if not path.is_file():
+        return None
+    from edge.models import ModelError, check_file
+
+    try:
+        check_file(path)
+        return CharNgramIntents(path, intents)
+    except ModelError as e:
+        raise NluModelError(str(e)) from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise NluModelError(f"{path} is damaged ({type(e).__name__}: {e}); restore it with "
+                            "`git checkout -- models/nlu`, or delete it to run the student alone") from None
+
+
 class NluModel:
     def __init__(self, model_path: Path | str | None = None, threads: int = 1, max_tokens: int = 64,
                  ood_threshold: float = 0.5) -> None:
@@ -118,6 +137,7 @@ class NluModel:
         self.pad = self.tokenizer.token_to_id("<pad>")
         self.segmenter = Segmenter(self.tokenizer)
         self._output_names = {o.name for o in self.session.get_outputs()}
+        self.charngrams = _load_charngrams(folder / CHARNGRAMS_FILE, list(self.labels.intents))
 
     def _run(self, rows: list[list[int]]) -> list[np.ndarray]:
         """The model over a batch of piece ids (each wrapped in <s> ... </s>, padded)."""
@@ -187,6 +207,9 @@ class NluModel:
             intent_logits, slot_logits = outputs[0], outputs[1]
             probs = np.exp(intent_logits - intent_logits.max(-1, keepdims=True))
             probs /= probs.sum(-1, keepdims=True)
+            if self.charngrams is not None:  # the second opinion: see edge.nlu.charngrams
+                w = self.charngrams.weight
+                probs = (1 - w) * probs + w * np.stack([self.charngrams.probs(t[2]) for t in todo])
             for r, (i, text, cleaned, pieces, own) in enumerate(todo):
                 k = int(probs[r].argmax())
                 conf = float(probs[r, k])
