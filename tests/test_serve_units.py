@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +148,31 @@ def test_announcements_go_to_the_room_that_set_them_else_every_satellite_else_wa
     announcer.leave("satellite:hall", hall)
     announcer._deliver("satellite:hall", "again", "en-US")
     assert kitchen.said[-1] == "again"
+
+
+def test_the_room_of_an_alarm_survives_a_restart_of_the_server(tmp_path: Path) -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from edge.serve.announcer import Announcer
+    from edge.skills.scheduler import DueItem
+    from edge.skills.store import Store
+
+    stages: Any = SimpleNamespace(default_locale="en-US")
+    before = Announcer(stages)
+    before._restore(Store(tmp_path / "edge.db"))
+    before.note("satellite:kitchen", "de-DE", {"alarm_id": 7})
+    before.note("home-assistant", "en-US", {"timer_id": 2})
+    before._store.close()
+
+    store = Store(tmp_path / "edge.db")  # a new server process
+    after = Announcer(stages)
+    after._restore(store)
+    kitchen, hall = _Room(), _Room()
+    after.join("satellite:kitchen", kitchen)
+    after.join("satellite:hall", hall)
+    after.deliver = after._deliver  # type: ignore[method-assign]  # as the event loop would, at once
+    after._fire(DueItem("alarm", 7, dt.datetime(2026, 12, 6, 7, 0, tzinfo=dt.UTC), ""))
+    assert len(kitchen.said) == 1 and hall.said == []  # in its room, not everywhere
+    kept = [r["key"] for r in store.query("SELECT key FROM settings WHERE key LIKE 'announce_room:%'")]
+    assert kept == ["announce_room:timer:2"]  # a rung alarm is forgotten; the timer still waits

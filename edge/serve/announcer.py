@@ -6,13 +6,16 @@ handler notes the room (the client's session key, ``satellite:<name>`` for a sat
 :meth:`Announcer.note`. When the scheduler fires the item, its announcement goes to every connection of
 that room; if none of them is connected, to every satellite connected (an alarm rings somewhere rather
 than nowhere); if no satellite is connected, it waits (up to ``keep_s``) for the first one to connect.
-Rooms are kept in memory: an item set before the server restarted, or by a client that is not a satellite
-(Home Assistant), goes to every satellite.
+The room of each item is kept in the skills' store as well (its ``settings`` table, keys
+``announce_room:<kind>:<id>``), so an alarm set in the kitchen still rings there after the server restarts; an
+item set by a client that is not a satellite (Home Assistant), or when the store cannot be written, goes to
+every satellite.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -30,6 +33,7 @@ log = logging.getLogger("edge.serve")
 ANY_ROOM = ""  # an item whose room is not known: every satellite
 _MAX_OWNERS = 10_000
 _ID_KEYS = {"alarm_id": "alarm", "timer_id": "timer", "reminder_id": "reminder"}
+_KEY = "announce_room:"  # settings key prefix: announce_room:<kind>:<id> -> [room, locale]
 
 
 class Listener(Protocol):
@@ -52,6 +56,7 @@ class Announcer:
         self._pending: list[tuple[str, str, str, float]] = []  # room, text, locale, when
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._store: Any = None  # edge.skills.store.Store once started
 
     # --- life (start from a worker thread: it loads the skills) ----------------------------------------
 
@@ -67,7 +72,9 @@ class Announcer:
         if context is None or self.scheduler is not None:
             return  # the basic router schedules nothing
         ctx = context(self.stages.default_locale)
-        scheduler = Scheduler(store_for(ctx.services, ctx.data_dir), ctx.clock, announce=self._fire)
+        store = store_for(ctx.services, ctx.data_dir)
+        self._restore(store)
+        scheduler = Scheduler(store, ctx.clock, announce=self._fire)
         report = missed_report(scheduler.missed_on_start(), ctx.say, ctx.locale)
         if report:
             self.deliver(ANY_ROOM, report, ctx.locale)
@@ -84,14 +91,52 @@ class Announcer:
 
     def note(self, room: str, locale: str, state: dict[str, Any]) -> None:
         """Remember the room of what a reply scheduled (its state's ``alarm_id``, ``timer_id``...)."""
+        noted: list[tuple[str, int]] = []
+        dropped: list[tuple[str, int]] = []
         with self._lock:
             for key, kind in _ID_KEYS.items():
                 value = state.get(key)
                 if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                     self._owners[(kind, value)] = (room, locale)
                     self._owners.move_to_end((kind, value))
+                    noted.append((kind, value))
             while len(self._owners) > _MAX_OWNERS:
-                self._owners.popitem(last=False)
+                dropped.append(self._owners.popitem(last=False)[0])
+        if room != ANY_ROOM:
+            self._save([(item, [room, locale]) for item in noted] + [(item, None) for item in dropped])
+
+    # --- kept in the store (a failure keeps them in memory only) ---------------------------------------
+
+    def _restore(self, store: Any) -> None:
+        self._store = store
+        try:
+            rows = store.query("SELECT key, value FROM settings WHERE key LIKE ?", (_KEY + "%",))
+        except Exception as exc:  # StoreError, sqlite3.Error: rooms start empty, as before
+            log.warning("rooms of alarms and timers not read from the store (%s): they ring in every room", exc)
+            return
+        with self._lock:
+            for row in rows:
+                try:
+                    kind, ident = row["key"][len(_KEY):].split(":")
+                    room, locale = json.loads(row["value"])
+                    self._owners[(kind, int(ident))] = (str(room), str(locale))
+                except (ValueError, TypeError):
+                    continue
+
+    def _save(self, changes: list[tuple[tuple[str, int], list[str] | None]]) -> None:
+        if self._store is None or not changes:
+            return
+        try:
+            with self._store.transaction() as db:
+                for (kind, ident), value in changes:
+                    key = f"{_KEY}{kind}:{ident}"
+                    if value is None:
+                        db.execute("DELETE FROM settings WHERE key = ?", (key,))
+                    else:
+                        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                                   (key, json.dumps(value)))
+        except Exception as exc:  # StoreError, sqlite3.Error: the room is still known until a restart
+            log.warning("room of an alarm or timer not saved (%s): after a restart it rings in every room", exc)
 
     def _fire(self, item: DueItem) -> None:
         """The scheduler's callback (its thread): the announcement, in the language it was set in, to its room."""
@@ -101,6 +146,8 @@ class Announcer:
         key = (item.kind, item.id)
         with self._lock:
             owner = self._owners.get(key) if item.recurrence else self._owners.pop(key, None)
+        if owner is not None and not item.recurrence:
+            self._save([(key, None)])
         room, locale = owner or (ANY_ROOM, self.stages.default_locale)
         self.deliver(room, announcement(item, Templates(locale).say, locale), locale)
 
