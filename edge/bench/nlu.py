@@ -1,6 +1,7 @@
 """`edge bench nlu`: MASSIVE accuracy, latency, size and memory of every NLU system, side by side.
 
-All systems are measured in the same run on the same utterances: the student int8 (what ships),
+All systems are measured in the same run on the same utterances: the student int8 with the char n-gram model
+beside it (what ships) and alone,
 the student fp32, the teacher (when its ONNX export is given) and the classic baseline (trained in
 the run unless a saved one is given). Published figures are added as labelled reference rows.
 
@@ -39,7 +40,7 @@ _RSS_PROBE = """
 import sys, json
 from edge.nlu.runtime import NluModel
 from edge.pipeline.memprobe import peak_rss_mb
-m = NluModel(sys.argv[1], threads=1)
+m = NluModel(sys.argv[1], threads=1, charngrams=sys.argv[3] == "1")
 for t in json.loads(sys.argv[2]):
     m.parse(t)
 print(peak_rss_mb())
@@ -74,10 +75,10 @@ def _percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def _latency(model_path: Path, threads: int, texts: list[str]) -> dict:
+def _latency(model_path: Path, threads: int, texts: list[str], charngrams: bool) -> dict:
     from edge.nlu.runtime import NluModel
 
-    m = NluModel(model_path, threads=threads)
+    m = NluModel(model_path, threads=threads, charngrams=charngrams)
     for t in texts[:20]:
         m.parse(t)
     times = []
@@ -89,17 +90,19 @@ def _latency(model_path: Path, threads: int, texts: list[str]) -> dict:
             "p95_ms": round(_percentile(times, 0.95), 3), "mean_ms": round(statistics.fmean(times), 3)}
 
 
-def _peak_rss_mb(model_path: Path, texts: list[str]) -> float:
-    out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(model_path), json.dumps(texts[:50])],
+def _peak_rss_mb(model_path: Path, texts: list[str], charngrams: bool) -> float:
+    out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(model_path), json.dumps(texts[:50]),
+                          "1" if charngrams else "0"],
                          capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
-def _evaluate_model(model_path: Path, examples: list[Example], threads: int, name: str) -> list[tuple[str, set]]:
+def _evaluate_model(model_path: Path, examples: list[Example], threads: int, name: str,
+                    charngrams: bool) -> list[tuple[str, set]]:
     from edge.bench.common import Progress
     from edge.nlu.runtime import NluModel
 
-    m = NluModel(model_path, threads=threads, max_tokens=128)
+    m = NluModel(model_path, threads=threads, max_tokens=128, charngrams=charngrams)
     preds: list[tuple[str, set]] = []
     with Progress(f"nlu {name}") as bar:
         for i, e in enumerate(examples):
@@ -224,23 +227,32 @@ def _run(args: argparse.Namespace, profile: Any) -> int:
     lat_texts = [e.utt for e in rng.sample(examples, min(args.latency_samples, len(examples)))]
 
     systems = []
-    models = [("student int8 (ships)", args.model), ("student fp32", args.fp32)]
+    from edge.nlu.runtime import CHARNGRAMS_FILE
+
+    # (name, model, with the char n-gram model beside it): the fp32 row measures quantisation, against int8 alone
+    models = [("student int8 (ships)", args.model, False)]
+    charngrams = args.model.parent / CHARNGRAMS_FILE
+    if charngrams.is_file():
+        size = charngrams.stat().st_size / 1e6
+        models = [(f"student int8 + char n-grams {size:.1f} MB (ships)", args.model, True),
+                  ("student int8 alone", args.model, False)]
+    models.append(("student fp32 alone" if charngrams.is_file() else "student fp32", args.fp32, False))
     if args.teacher:
-        models.append(("teacher fp32 (e5-small, 12 layers)", args.teacher))
-    for name, path in models:
+        models.append(("teacher fp32 (e5-small, 12 layers)", args.teacher, False))
+    for name, path, with_ngrams in models:
         if not path.is_file():
             if path == args.model or name.startswith("teacher"):
                 raise CliError(f"model {path} not found")
             print(f"skipping {name}: {path} not found", file=sys.stderr)
             continue
         # The device's footprint: the model alone in a fresh process (this one holds MASSIVE), held to the budget.
-        peak = _peak_rss_mb(path, lat_texts)
+        peak = _peak_rss_mb(path, lat_texts, with_ngrams)
         if peak > profile.budget.memory_mb:
             raise CliError(f"memory budget exceeded in stage 'nlu: {name}': {peak:.0f} MiB resident > budget "
                            f"{profile.budget.memory_mb} MiB of profile {profile.name}; raise [budget] memory_mb or "
                            "pick a lighter NLU model")
         t0 = time.time()
-        preds = _evaluate_model(path, examples, profile.nlu.threads, name)
+        preds = _evaluate_model(path, examples, profile.nlu.threads, name, with_ngrams)
         scores = per_locale(locs, gold, preds)
         massive = per_locale(locs, [(g[0], massive_convention(e.utt, g[1], e.locale)) for e, g in zip(examples, gold)],
                              [(p[0], massive_convention(e.utt, p[1], e.locale)) for e, p in zip(examples, preds)])
@@ -248,9 +260,9 @@ def _run(args: argparse.Namespace, profile: Any) -> int:
             "name": name, "model": str(path), "eval_seconds": round(time.time() - t0, 1),
             "massive_slot_f1": {"average": average(massive).slot_f1,
                                 "per_locale": {k: v.slot_f1 for k, v in massive.items()}},
-            "size_mb": round(path.stat().st_size / 1e6, 1),
-            "latency_1": _latency(path, 1, lat_texts),
-            "latency_n": _latency(path, profile.nlu.threads, lat_texts),
+            "size_mb": round((path.stat().st_size + (charngrams.stat().st_size if with_ngrams else 0)) / 1e6, 1),
+            "latency_1": _latency(path, 1, lat_texts, with_ngrams),
+            "latency_n": _latency(path, profile.nlu.threads, lat_texts, with_ngrams),
             "peak_rss_mb": peak,
             "average": asdict(average(scores)), "per_locale": {k: asdict(v) for k, v in scores.items()},
         })

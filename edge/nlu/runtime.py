@@ -96,7 +96,8 @@ def _load_charngrams(path: Path, intents: list[str]) -> CharNgramIntents | None:
 
 class NluModel:
     def __init__(self, model_path: Path | str | None = None, threads: int = 1, max_tokens: int = 64,
-                 ood_threshold: float = 0.5) -> None:
+                 ood_threshold: float = 0.5, charngrams: bool = True) -> None:
+        """``charngrams=False`` leaves out the char n-gram model beside the student (benchmarks compare both)."""
         path = Path(model_path) if model_path else DEFAULT_MODEL_DIR / DEFAULT_MODEL_FILE
         folder = path.parent
         self.model_path = path
@@ -137,7 +138,7 @@ class NluModel:
         self.pad = self.tokenizer.token_to_id("<pad>")
         self.segmenter = Segmenter(self.tokenizer)
         self._output_names = {o.name for o in self.session.get_outputs()}
-        self.charngrams = _load_charngrams(folder / CHARNGRAMS_FILE, list(self.labels.intents))
+        self.charngrams = _load_charngrams(folder / CHARNGRAMS_FILE, list(self.labels.intents)) if charngrams else None
 
     def _run(self, rows: list[list[int]]) -> list[np.ndarray]:
         """The model over a batch of piece ids (each wrapped in <s> ... </s>, padded)."""
