@@ -340,3 +340,37 @@ def test_a_custom_intent_must_beat_each_known_intents_nearest_requests(tmp_path:
     close = ["brew me a cortado", "brew a cortado now", "me a cortado now"]  # the known intent's own turf
     layer.set_background(embed(close + far), np.array(["iot_coffee"] * 6))
     assert learner.apply(parse).intent == "iot_coffee"
+
+
+def test_the_custom_intent_head_is_refit_when_the_custom_intents_change(tmp_path: Path) -> None:
+    import time
+
+    from edge.learn.custom import install_intents, remove_intents
+    from edge.learn.intents_file import CustomIntent, parse_example
+    from edge.learn.layer import HEAD_MARGIN
+
+    _, _, learner = make(tmp_path)
+    known = {"alarm_set": ["set an alarm for seven", "wake me up at six", "alarm at eight please"],
+             "weather_query": ["what is the weather", "will it rain today", "is it sunny outside"],
+             "play_music": ["play some jazz", "put on music", "play my playlist"]}
+    texts = [t for ts in known.values() for t in ts]
+    learner.layer.set_background(embed(texts), np.array([i for i, ts in known.items() for _ in ts]))
+    coffee = [parse_example(f"brew me a {b} now") for b in ("latte", "mocha", "americano", "tea", "cocoa")]
+    install_intents(learner, [CustomIntent("order_coffee", "en-US", coffee, reply="ok")])
+    parse = Parse("brew me a cortado now", "general_quirky", 0.2, "general", [])
+    t0 = time.perf_counter()
+    assert learner.apply(parse).intent == "order_coffee"
+    assert time.perf_counter() - t0 < 1.0  # the refit is a small linear solve
+    head = learner.layer._head
+    assert head is not None and head.names == ["order_coffee"]
+    assert float(head.margins(learner.memory.prepare(embed([parse.text])[0]))[0]) > HEAD_MARGIN
+    rain = Parse("will it rain today now", "weather_query", 0.9, "weather", [])
+    assert learner.apply(rain).intent == "weather_query"  # a known intent's request is not captured
+    taxi = [parse_example(f"call a taxi to the {p}") for p in ("station", "airport", "hotel", "office", "port")]
+    install_intents(learner, [CustomIntent("book_taxi", "en-US", taxi, reply="ok")])
+    assert learner.apply(Parse("call a taxi to the museum", "general_quirky", 0.2, "general", [])).intent \
+        == "book_taxi"
+    assert learner.layer._head is head and head.names == ["order_coffee", "book_taxi"]  # refit at the next parse
+    remove_intents(learner, ["order_coffee"])
+    assert learner.apply(parse).intent == "general_quirky"  # gone with its intent
+    assert head.names == ["book_taxi"]

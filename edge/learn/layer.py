@@ -11,12 +11,17 @@
    its intent, the model's slots plus learned values. A model that is sure of an intent is only overridden
    by the very words learned: on MASSIVE dev, letting an item also correct "the same mistake" of a
    sure model, or any parse under 0.8, broke more right parses than it fixed;
-3. else the best custom intent by :func:`~edge.learn.calibrate.custom_score` (nearest example and
-   prototype), if at least the ``fewshot`` threshold and above every known intent's score in the
-   background (the mean similarity of its :data:`KNOWN_K` nearest known requests: a k-nearest-neighbour
-   open-set rule, so one odd known request does not veto it): that intent, slots from its examples' values,
-   and the model's own slot spans renamed to the custom slot they tagged in the examples (``type_map``,
-   made when the intents were loaded);
+3. else a custom intent, chosen by a small linear head (:class:`CustomHead`: ridge regression from the
+   centred embedding to one-hot intents, refit in closed form whenever the custom intents change, over
+   the background's known requests and the custom examples, each custom intent weighted
+   :data:`HEAD_WEIGHT` times an average known intent): the custom intent must score above every known
+   intent by at least :data:`HEAD_MARGIN`, and its :func:`~edge.learn.calibrate.custom_score` (nearest
+   example and prototype) must reach the calibrated ``fewshot`` threshold, so an utterance unlike any
+   request is never taken. Without a labelled background, the former rule: ``custom_score`` at least
+   ``fewshot`` and above every known intent's score (the mean similarity of its :data:`KNOWN_K` nearest
+   known requests). Then: that intent, slots from its examples' values, and the model's own slot spans
+   renamed to the custom slot they tagged in the examples (``type_map``, made when the intents were
+   loaded);
 4. else the model's parse, untouched.
 
 A learned item therefore never reaches an utterance that is not closer to it than unrelated requests
@@ -38,10 +43,48 @@ from edge.learn.signals import norm
 from edge.learn.slots import carry_slots
 from edge.nlu.runtime import Parse, Slot
 
-__all__ = ["CUSTOM_SCENARIO", "KNOWN_K", "LearnedLayer", "Match"]
+__all__ = ["CUSTOM_SCENARIO", "CustomHead", "HEAD_MARGIN", "HEAD_RIDGE", "HEAD_WEIGHT", "KNOWN_K", "LearnedLayer",
+           "Match"]
 
 CUSTOM_SCENARIO = "custom"
 KNOWN_K = 3  # a known intent's score against a custom one: the mean of its this many nearest known requests
+# The custom-intent head (chosen on MASSIVE dev, docs/learning.md): its ridge penalty, a custom intent's weight
+# relative to an average known intent of the background, and the margin its score must have over every known one.
+HEAD_RIDGE = 1.0
+HEAD_WEIGHT = 4.0
+HEAD_MARGIN = 0.3
+
+
+class CustomHead:
+    """Ridge regression from prepared embeddings (plus a bias) to one-hot intents: the background's known
+    intents and the custom ones. The background's part of the normal equations is computed once; a change
+    of custom intents only adds their examples' rows and solves a (d + 1)-square system (milliseconds)."""
+
+    def __init__(self, background: np.ndarray, groups: list[np.ndarray]) -> None:
+        x = np.hstack([background, np.ones((len(background), 1), dtype=np.float32)]).astype(np.float32)
+        self.gram = (x.T @ x).astype(np.float64)  # once per background (float32: a few times faster)
+        self.known = np.stack([x[rows].sum(axis=0) for rows in groups], axis=1).astype(np.float64)
+        self.per_intent = len(background) / max(1, len(groups))
+        self.weights = np.zeros((x.shape[1], 0))
+        self.names: list[str] = []
+
+    def fit(self, examples: dict[str, np.ndarray]) -> None:
+        """Refit for custom intents {name: their examples' prepared embeddings}."""
+        self.names = list(examples)
+        gram = self.gram + HEAD_RIDGE * np.eye(self.gram.shape[0])
+        targets = [self.known]
+        for name in self.names:
+            x = np.hstack([examples[name], np.ones((len(examples[name]), 1), dtype=np.float32)]).astype(np.float64)
+            w = HEAD_WEIGHT * self.per_intent / len(x)
+            gram = gram + w * (x.T @ x)
+            targets.append(w * x.sum(axis=0)[:, None])
+        self.weights = np.linalg.solve(gram, np.hstack(targets))
+
+    def margins(self, query: np.ndarray) -> np.ndarray:
+        """Each custom intent's score for ``query`` (prepared) less the best known intent's ([len(names)])."""
+        scores = np.append(np.asarray(query, dtype=np.float64), 1.0) @ self.weights
+        n = len(self.names)
+        return np.asarray(scores[-n:] - scores[:-n].max(), dtype=np.float32) if n else np.zeros(0, np.float32)
 
 
 @dataclass
@@ -61,11 +104,14 @@ class LearnedLayer:
     sure: float = 0.5  # a model parse at least this confident is overridden only by the very words learned
     _radius: dict[tuple[int, str], float] = field(default_factory=dict)  # (item id, text) -> its radius
     _groups: list[np.ndarray] = field(default_factory=list)  # background row indices of each known intent
+    _head: CustomHead | None = None  # fit for the custom items in _head_key
+    _head_key: tuple[int, ...] = ()
 
     def set_background(self, vecs: np.ndarray | None, intents: np.ndarray | None = None) -> None:
         """Known requests (raw embeddings) and their intents; None: the thresholds alone decide."""
         self._radius = {}
         self._groups = []
+        self._head, self._head_key = None, ()
         if vecs is None or len(vecs) == 0:
             self.background = self.background_intents = None
             return
@@ -100,6 +146,33 @@ class LearnedLayer:
             k = min(KNOWN_K, group.size)
             best = max(best, float(np.partition(group, group.size - k)[group.size - k:].mean()))
         return best
+
+    def head(self, by_intent: dict[str, list[int]]) -> CustomHead | None:
+        """The custom-intent head for the custom items ``by_intent`` ({intent: memory rows}), refit when they
+        changed; None without a labelled background."""
+        if self.background is None or not self._groups:
+            return None
+        key = tuple(self.memory.items[i].id for rows in by_intent.values() for i in rows)
+        if self._head is None or key != self._head_key:
+            head = self._head or CustomHead(self.background, self._groups)
+            head.fit({name: self.memory.matrix[rows] for name, rows in by_intent.items()})
+            self._head, self._head_key = head, key
+        return self._head
+
+    def _custom(self, query: np.ndarray, by_intent: dict[str, list[int]]) -> tuple[str, float] | None:
+        """The custom intent that takes ``query`` (prepared) and its :func:`custom_score`, or None."""
+        scored = {name: float(custom_score(query, self.memory.matrix[rows])[0]) for name, rows in by_intent.items()}
+        head = self.head(by_intent)
+        if head is None:  # no labelled background: the nearest-requests rule
+            name = max(scored, key=lambda n: scored[n])
+            ok = scored[name] >= self.thresholds.fewshot and scored[name] > self.known_score(query)
+            return (name, scored[name]) if ok else None
+        margins = head.margins(query)
+        j = int(np.argmax(margins))
+        name = head.names[j]
+        if float(margins[j]) > HEAD_MARGIN and scored[name] >= self.thresholds.fewshot:
+            return name, scored[name]
+        return None
 
     def _corrects(self, item: Item, model: Parse | None) -> bool:
         """Whether learned rephrasing ``item`` may replace the model's parse of a similar utterance: the model
@@ -139,14 +212,11 @@ class LearnedLayer:
         for i, it in enumerate(self.memory.items):
             if it.kind == "custom":
                 by_intent.setdefault(it.intent, []).append(i)
-        if by_intent:
-            scored = {name: float(custom_score(query, self.memory.matrix[rows])[0]) for name, rows in by_intent.items()}
-            name = max(scored, key=lambda n: scored[n])
-            score = scored[name]
-            if score >= self.thresholds.fewshot and (best is None or score > best.similarity) \
-                    and score > self.known_score(query):
-                j = max(by_intent[name], key=lambda i: float(sims[i]))  # its nearest example: slots, origin
-                best = Match(self.memory.items[j], score, "custom")
+        custom = self._custom(query, by_intent) if by_intent else None
+        if custom is not None and (best is None or custom[1] > best.similarity):
+            name, score = custom
+            j = max(by_intent[name], key=lambda i: float(sims[i]))  # its nearest example: slots, origin
+            best = Match(self.memory.items[j], score, "custom")
         return best
 
     def apply(self, parse: Parse, embedding: np.ndarray | None) -> Parse:
