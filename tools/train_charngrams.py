@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.nlu.charngrams import CharNgramIntents, features
+from edge.nlu.charngrams import CharNgramIntents, features, pack4
 
 
 def _matrix(texts: list[str], n_features: int, idf: np.ndarray | None = None):  # type: ignore[no-untyped-def]
@@ -69,12 +69,20 @@ def _train(train: list, intents: list[str], args: argparse.Namespace) -> dict[st
         clf.fit(x, [e.intent for e in train])
     print(f"trained in {time.time() - t0:.0f} s", flush=True)
     order = [list(clf.classes_).index(name) for name in intents]
-    coef = clf.coef_[order].T.astype(np.float32)  # [n_features, n_intents]
-    scale = np.maximum(np.abs(coef).max(axis=0), 1e-12) / 127.0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    return {"weights": np.rint(coef / scale).astype(np.int8), "scale": scale.astype(np.float32),
-            "bias": clf.intercept_[order].astype(np.float32), "idf": idf.astype(np.float16),
+    return {**quantize(clf.coef_[order].T.astype(np.float32), idf), "bias": clf.intercept_[order].astype(np.float32),
             "intents": np.array(intents)}
+
+
+def quantize(coef: np.ndarray, idf: np.ndarray) -> dict[str, np.ndarray]:
+    """4-bit weights (scale per intent: the 99.99th percentile of |w| / 7, larger ones clipped) and 8-bit idf.
+    Chosen on dev against int8 (4.5 MB file): ensemble intent 82.92 against 82.97, 1.46 MB; the 99.9th
+    percentile gave 82.65, the maximum 82.43."""
+    scale = np.maximum(np.percentile(np.abs(coef), 99.99, axis=0), 1e-12) / 7
+    q = np.clip(np.rint(coef / scale), -7, 7).astype(np.int8)
+    low, step = float(idf.min()), max(float(idf.max() - idf.min()), 1e-6) / 255
+    return {"weights4": pack4(q), "scale": scale.astype(np.float32),
+            "idf8": np.rint((idf - low) / step).astype(np.uint8), "idf_range": np.array([low, step], np.float32)}
 
 
 def main() -> None:
@@ -98,12 +106,12 @@ def main() -> None:
     examples = load_massive(args.data, splits=["train", "dev"])
     train = [e for e in examples if e.partition == "train"]
     dev = _dev_sample([e for e in examples if e.partition == "dev"], args.dev_per_intent, args.seed)
-    student = NluModel(args.model, threads=2)
+    student = NluModel(args.model, threads=2, charngrams=False)
     intents = list(student.labels.intents)
     print(f"{len(train)} train, {len(dev)} dev utterances; {len(intents)} intents", flush=True)
     if args.weight_only:
         with np.load(args.out) as z:
-            save = {k: z[k] for k in ("weights", "scale", "bias", "idf", "intents")}
+            save = {k: z[k] for k in ("weights4", "scale", "bias", "idf8", "idf_range", "intents")}
     else:
         save = _train(train, intents, args)
     np.savez_compressed(args.out, ensemble_weight=np.float32(0.5), **save)
