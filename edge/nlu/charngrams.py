@@ -5,8 +5,9 @@ their intent probabilities with a weight fixed on MASSIVE dev beats both (issue 
 4-character n-gram of each lower-cased word padded with a space on both sides (as scikit-learn's ``char_wb``),
 hashed with CRC-32 into ``n_features`` buckets; term frequency ``1 + log(count)`` times the bucket's idf, the row
 scaled to unit length. On disk the weights are 4-bit (-7..7, two to a byte, one scale per intent: the 99.99th
-percentile of its weights' size / 7) and the idf 8-bit, so the file is about 1.5 MB; in memory, int8. ``tools/train_charngrams.py`` trains it
-with the same :func:`features`, so training and the device compute the same numbers.
+percentile of its weights' size / 7) and the idf 8-bit, so the file is about 1.5 MB; in memory, int8.
+``tools/train_charngrams.py`` trains it with the same :func:`features`, so training and the device compute the
+same numbers.
 """
 
 from __future__ import annotations
