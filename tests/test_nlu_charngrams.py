@@ -57,3 +57,11 @@ def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     (path.parent / "charngrams.npz").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(NluModelError, match="damaged.*git checkout -- models/nlu"):
         NluModel(path)
+
+
+def test_four_bit_weights_unpack_to_what_was_packed() -> None:
+    from edge.nlu.charngrams import pack4, unpack4
+
+    q = np.random.default_rng(0).integers(-7, 8, size=1000).astype(np.int8)
+    assert np.array_equal(unpack4(pack4(q)), q)
+    assert pack4(q).nbytes == 500
