@@ -330,18 +330,18 @@ class SkillRouter(Router):
 
     def _route(self, parse: Parse, ctx: SkillContext, session: Session, act: bool) -> Reply | None:
         unsure = parse.intent is None or parse.out_of_domain or parse.confidence < self.threshold
-        if unsure and session.last is not None and parse.slots:
-            skill_name, last = session.last
-            skill = self._by_name.get(skill_name)
-            if skill is not None:  # carry-over: "and another one at six"
-                again = replace(last, text=parse.text, confidence=1.0, out_of_domain=False,
-                                slots=merge_slots(_detached(last.slots), parse.slots))
-                return self._run(skill, again, ctx, session, act)
         skill = self.skill_for(parse, ctx.locale)
         handles = getattr(skill, "handles", None) if skill is not None else None
         if handles is not None and (parse.intent not in skill.intents  # claimed by text (plugin pseudo-intents)
                                     or (unsure and getattr(skill, "certain_by_text", False) and handles(parse))):
-            return self._run(skill, parse, ctx, session, act)
+            return self._run(skill, parse, ctx, session, act)  # before carry-over: "set a timer for 5 minutes"
+        if unsure and session.last is not None and parse.slots:
+            skill_name, last = session.last
+            previous = self._by_name.get(skill_name)
+            if previous is not None:  # carry-over: "and another one at six"
+                again = replace(last, text=parse.text, confidence=1.0, out_of_domain=False,
+                                slots=merge_slots(_detached(last.slots), parse.slots))
+                return self._run(previous, again, ctx, session, act)
         if parse.intent is None or (unsure and not _has(ctx, f"dialogue.intent_{parse.intent}")):
             return self._say(ctx, "common.unsure", ask=True)
         if unsure:
