@@ -16,7 +16,7 @@ from typing import Any
 from edge.asr.langid import DEFAULT_THRESHOLD
 from edge.asr.whisper import AUTO, DEFAULT_MULTILINGUAL_MODEL, FasterWhisperEngine
 
-__all__ = ["auto_fallback", "auto_model_for", "load_auto_asr"]
+__all__ = ["auto_fallback", "auto_model_for", "auto_unavailable", "load_auto_asr"]
 
 
 def auto_fallback(locale: str) -> str | None:
@@ -44,6 +44,26 @@ def auto_model_for(profile: Any, manifest: Any = None) -> str:
     if entry is not None and entry.engine == "faster-whisper" and len({loc[:2] for loc in entry.locales}) > 1:
         return entry.id
     return DEFAULT_MULTILINGUAL_MODEL
+
+
+def auto_unavailable(profile: Any, manifest: Any = None) -> str:
+    """Why the profile cannot identify languages by default ("" when it can): its model for "*" must be a multilingual
+    faster-whisper model (the low-memory profile's "none" gives up speech in other languages) and installed.
+    ``edge serve`` then runs ``auto`` when no ``--locale`` is given."""
+    from edge.models import ModelError, load_manifest, verify
+
+    try:
+        manifest = manifest or load_manifest()
+        chosen = profile.asr.models.get("*")
+        if not chosen or chosen == "none":
+            return f"profile {profile.name} hears no language but those it names"
+        entry = manifest.get(chosen)
+        if entry.engine != "faster-whisper" or len({loc[:2] for loc in entry.locales}) < 2:
+            return f"profile {profile.name}'s model for other languages, {chosen}, is not multilingual Whisper"
+        status = verify(chosen, manifest)
+        return "" if status.installed else f"{chosen} is not installed ({entry.install_hint()})"
+    except ModelError as exc:
+        return str(exc)
 
 
 def load_auto_asr(profile: Any, fallback_locale: str = "en-US", threshold: float = DEFAULT_THRESHOLD

@@ -159,7 +159,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-voice", type=int, default=DEFAULT_PER_VOICE,
                    help="--roundtrip: MASSIVE test utterances per voice (default %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="--roundtrip: sample seed (default %(default)s)")
-    p.add_argument("--voices", help="--roundtrip: comma-separated voices: manifest ids and/or espeak-ng (default: all)")
+    p.add_argument("--voices", help="comma-separated voices: manifest ids and/or espeak-ng (speed: also piper; "
+                                    "default: piper and espeak-ng, --roundtrip: every voice)")
 
 
 def run_roundtrip(args: argparse.Namespace) -> int:

@@ -58,17 +58,38 @@ def _summary(inv: Any) -> str:
     return f"speech to text: {asr}; voices: {tts}; wake words: {wake}; conversation: {len(inv.handle_locales)} locales"
 
 
+def _default_locale(profile: Any) -> str:
+    """``auto`` where the profile can identify languages (its multilingual Whisper model installed), else en-US."""
+    from edge.asr.auto import auto_unavailable
+
+    why = auto_unavailable(profile)
+    if why:
+        _say("serve", f"requests that name no language are taken as en-US (no language identification: {why})")
+        return "en-US"
+    return "auto"
+
+
 async def _serve(args: argparse.Namespace, uri: str, host: str, lan: bool) -> None:
     from edge.serve.server import EdgeServer, announce_zeroconf
-    from edge.serve.stages import Stages
+    from edge.serve.stages import StageError, Stages
 
     profile = profile_or_exit(args.profile)
     locales = [loc.strip() for loc in args.locales.split(",") if loc.strip()] if args.locales else None
-    stages = Stages(profile, locales=locales, default_locale=args.locale, data_dir=args.data_dir,
-                    voices=max(1, args.voices))
+    locale = args.locale or _default_locale(profile)
+    try:
+        stages = Stages(profile, locales=locales, default_locale=locale, data_dir=args.data_dir,
+                        voices=max(1, args.voices))
+    except StageError as exc:
+        raise CliError(str(exc)) from None
+    if stages.auto:
+        _say("serve", f"requests that name no language: identified per turn and room ({stages.default_locale} until "
+                      "one is heard; --locale xx-XX to fix it)")
     if not args.no_preload:
-        _say("serve", f"loading models for {args.locale}...")
-        await asyncio.get_running_loop().run_in_executor(None, stages.preload)
+        _say("serve", f"loading models for {locale}...")
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, stages.preload)
+        except StageError as exc:
+            raise CliError(str(exc)) from None
     token = args.token or os.environ.get(TOKEN_ENV) or None
     server = EdgeServer(stages, _limits(args), token=token, workers=args.workers or None)
     address = await server.start(uri)
@@ -214,7 +235,9 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--uri", default=DEFAULT_URI, help=f"tcp://HOST:PORT or unix:///PATH (default {DEFAULT_URI})")
     s.add_argument("--lan", action="store_true", help="allow a host other machines can reach (e.g. tcp://0.0.0.0:10700)")
     s.add_argument("--profile", help="device profile name or path (default: desktop)")
-    s.add_argument("--locale", default="en-US", help="default language of requests that name none (default en-US)")
+    s.add_argument("--locale", help="language of requests that name none: a locale (en-US), 'auto' (identified per "
+                                    "turn and room, from en-US; auto:de-DE from German) (default: auto where the "
+                                    "profile has multilingual Whisper installed, else en-US)")
     s.add_argument("--locales", help="serve only these, comma-separated (default: every installed one)")
     s.add_argument("--data-dir", help="where lists, alarms and settings are kept (default: $XDG_DATA_HOME/edge)")
     s.add_argument("--token", help=f"shared token satellites must send (or ${TOKEN_ENV}); Home Assistant cannot")

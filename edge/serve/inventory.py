@@ -124,8 +124,8 @@ def take_inventory(profile: Any, locales: list[str] | None = None) -> Inventory:
         for entry in manifest.entries.values():
             if entry.kind == "tts" and verify(entry.id, manifest).installed:
                 served = [loc for loc in wanted if piper_voice_for(loc, manifest) is entry] or list(entry.locales)
-                inv.voices.append(VoiceOffer(entry.id, "piper", sorted(set(served) | set(entry.locales)),
-                                             entry.description))
+                served = sorted(set(served) | set(entry.locales))
+                inv.voices.append(VoiceOffer(entry.id, entry.engine or "piper", served, entry.description))
     try:
         espeak_voices()
         inv.voices.append(VoiceOffer("espeak-ng", "espeak-ng", list(wanted), "espeak-ng formant voices"))

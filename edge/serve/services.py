@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.serve.language import HeardTurn, wants_identification
 from edge.serve.stages import StageError, Stages
 
 __all__ = ["HandleResult", "StageError", "TranscribeResult", "handle", "synthesize", "transcribe"]
@@ -25,6 +26,7 @@ class TranscribeResult:
     locale: str
     engine: str
     asr_ms: float
+    heard: HeardTurn | None = None  # with language identification: what was heard, how sure, whether kept
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,20 @@ class HandleResult:
     state: dict[str, Any] = field(default_factory=dict)  # what the skill changed: {"timer_id": 3}...
 
 
+def _identify(stages: Stages, samples: np.ndarray, rate: int, room: str, wake: str | None) -> TranscribeResult:
+    from edge.asr.base import AsrModelError, as_mono_float32
+    from edge.audio.resample import TARGET_RATE, resample
+
+    x = as_mono_float32(samples)
+    x = resample(x, rate) if rate != TARGET_RATE else x
+    t0 = time.perf_counter()
+    try:
+        heard = stages.identifier().transcribe(x, room, wake)
+    except AsrModelError as exc:
+        raise StageError(f"{exc} (or name the language in the request)") from None
+    return TranscribeResult(heard.text, heard.locale, heard.engine, (time.perf_counter() - t0) * 1000, heard)
+
+
 def _not_understood(locale: str) -> set[str]:
     """The replies that mean "I did not get that" (sent as ``not-handled``)."""
     from edge.skills.i18n import Templates
@@ -51,8 +67,13 @@ def _not_understood(locale: str) -> set[str]:
     return {say("common.unsure"), say("common.silence")}
 
 
-def transcribe(stages: Stages, samples: np.ndarray, rate: int, language: str | None) -> TranscribeResult:
-    """Recognise one utterance (float32 mono at ``rate``)."""
+def transcribe(stages: Stages, samples: np.ndarray, rate: int, language: str | None, room: str = "",
+               wake: str | None = None) -> TranscribeResult:
+    """Recognise one utterance (float32 mono at ``rate``). With ``language`` "auto", or none on a server run with
+    ``--locale auto``, its language is identified and ``room``'s locale follows it (:mod:`edge.serve.language`;
+    ``wake``: the satellite's wake phrase, which may open the transcript)."""
+    if wants_identification(language, stages.auto):
+        return _identify(stages, samples, rate, room, wake)
     locale = stages.asr_locale(language)
     engine, lock = stages.asr(locale)
     t0 = time.perf_counter()

@@ -46,7 +46,10 @@ class Stages:
                  data_dir: str | Path | None = None, inventory: Inventory | None = None, voices: int = 2) -> None:
         self.profile = profile
         self.inventory = inventory or take_inventory(profile, locales)
-        self.default_locale = default_locale
+        configured = _auto_locale(default_locale)  # --locale auto[:<locale>]: each turn's language identified
+        self.auto = configured is not None
+        self.default_locale = configured or default_locale
+        self._language: Any = None  # edge.serve.language.ServeLanguage, made when first asked for
         self.data_dir = data_dir
         self._lock = threading.Lock()  # guards the caches below
         self._asr: dict[str, tuple[Any, threading.Lock]] = {}
@@ -82,6 +85,15 @@ class Stages:
                     raise StageError(str(exc)) from None
                 self._asr[model_id] = cached
         return cached
+
+    def identifier(self) -> Any:
+        """The language identification (:class:`~edge.serve.language.ServeLanguage`), created on first use."""
+        with self._lock:
+            if self._language is None:
+                from edge.serve.language import ServeLanguage
+
+                self._language = ServeLanguage(self.profile, self.default_locale)
+            return self._language
 
     # --- text to speech ---------------------------------------------------------------------------
 
@@ -206,7 +218,14 @@ class Stages:
         """Load the default locale's ASR, voice, the NLU and the router now (a first request is then fast)."""
         self.nlu()
         self.router()
-        if self.inventory.asr:
+        if self.auto:
+            from edge.asr.base import AsrModelError
+
+            try:
+                self.identifier().engine()
+            except AsrModelError as exc:
+                raise StageError(str(exc)) from None
+        elif self.inventory.asr:
             locale = self.asr_locale(None)
             self.asr(locale)
         if self.inventory.voices:
@@ -214,3 +233,18 @@ class Stages:
             for engine, lock in self._copies(*self.voice_for(None, None)):
                 with lock.hold():
                     engine.warm(phrases(self.default_locale) if phrases else [])
+
+
+def _auto_locale(locale: str) -> str | None:
+    """The MASSIVE locale a server run with ``auto`` / ``auto:<locale>`` starts each room in; None otherwise."""
+    from edge.asr.auto import auto_fallback
+    from edge.locale_tags import canonical
+    from edge.nlu.locales import MASSIVE_LOCALES
+
+    fallback = auto_fallback(locale)
+    if fallback is None:
+        return None
+    known = canonical(fallback, MASSIVE_LOCALES)
+    if known is None:
+        raise StageError(f"--locale {locale}: {fallback!r} is not a MASSIVE locale (e.g. auto:de-DE)")
+    return known

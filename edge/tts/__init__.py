@@ -1,4 +1,5 @@
-"""Text to speech: Piper neural voices where one is installed, espeak-ng for every other language.
+"""Text to speech: Piper neural voices where one is installed, espeak-ng for every other language; Kokoro
+(Japanese) and hibari (a second English voice) where chosen by name.
 
 ``create_tts(locale)`` picks the engine; ``engine.stream(text)`` yields one :class:`SpeechChunk` per
 sentence as soon as it is synthesised. Text is normalised for speech first (:mod:`edge.tts.normalize`).
@@ -42,7 +43,7 @@ def _tag(locale: str) -> str:
 def piper_voice_for(locale: str, manifest: Manifest | None = None) -> ModelEntry | None:
     """The manifest's Piper voice for a locale: the full tag first, then any voice of the same language."""
     entries = [e for e in (manifest or load_manifest()).entries.values()
-               if e.kind == "tts" and e.engine in (None, "piper")]  # not Kokoro: chosen by name only
+               if e.kind == "tts" and e.engine in (None, "piper")]  # not Kokoro or hibari: chosen by name only
     tag = _tag(locale)
     lang = tag.split("-")[0]
     for matches in (
@@ -73,6 +74,14 @@ def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, thr
         except ModelError as exc:
             raise TtsError(f"voice {entry.id} unavailable: {exc}") from None
         return KokoroJaTts(folder, locale=locale, speed=speed)
+    if entry.engine == "hibari":  # the second English voice (edge.tts.hibari_engine)
+        from edge.tts.hibari_engine import HibariTts
+
+        try:
+            path = require(entry.id, manifest)
+        except ModelError as exc:
+            raise TtsError(f"voice {entry.id} unavailable: {exc}") from None
+        return HibariTts(path, locale=locale, threads=threads, speed=speed)
     try:
         path = require(entry.id, manifest)
     except ModelError as exc:
