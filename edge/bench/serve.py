@@ -47,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=3, help="rounds per load level (each satellite speaks once each)")
     p.add_argument("--profile", help="device profile for the server and the local run (default: desktop)")
     p.add_argument("--voices", type=int, default=2, help="copies of each voice in the server (edge serve --voices)")
-    p.add_argument("--locale", default="en-US")
+    p.add_argument("--locale", default="en-US", help="the server's --locale (en-US; auto: each turn's language "
+                                                     "identified with Whisper base)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder (JSON, Markdown, PNG)")
     p.add_argument("--report", type=Path, help="also write the Markdown here (its plot beside it)")
 
@@ -100,9 +101,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _locales_flag(locale: str) -> list[str]:
+    """``--locales`` for the server: the one locale measured; every installed one with ``auto`` (identified)."""
+    return [] if _auto(locale) else ["--locales", locale]
+
+
+def _auto(locale: str) -> bool:
+    return locale.strip().lower().split(":")[0] == "auto"
+
+
 def _start_server(args: argparse.Namespace, port: int, data: Path, max_clients: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "edge.cli", "serve", "--uri", f"tcp://127.0.0.1:{port}", "--locale", args.locale,
-           "--locales", args.locale, "--max-sessions", str(max_clients + 2), "--data-dir", str(data),
+           *_locales_flag(args.locale), "--max-sessions", str(max_clients + 2), "--data-dir", str(data),
            "--voices", str(args.voices)]
     if args.profile:
         cmd += ["--profile", args.profile]
@@ -306,7 +316,8 @@ def run_serve_bench(args: argparse.Namespace) -> int:
     profile = profile_or_exit(args.profile)
     clips = _clips(profile)
     with tempfile.TemporaryDirectory(prefix="edge-bench-local-") as tmp:
-        stages = Stages(profile, locales=[args.locale], default_locale=args.locale, data_dir=tmp)
+        stages = Stages(profile, locales=None if _auto(args.locale) else [args.locale], default_locale=args.locale,
+                        data_dir=tmp)
         stages.preload()
         try:
             measured = asyncio.run(_bench(args, levels, clips, stages))
