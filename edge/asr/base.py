@@ -17,7 +17,8 @@ import numpy as np
 from edge.audio.resample import TARGET_RATE, Resampler
 from edge.models import ModelError
 
-__all__ = ["AsrEngine", "AsrModelError", "AsrResult", "RecognizerStream", "SpeechEvidence", "Word", "as_mono_float32"]
+__all__ = ["AsrEngine", "AsrModelError", "AsrResult", "Hypothesis", "RecognizerStream", "SpeechEvidence", "Word",
+           "as_mono_float32"]
 
 
 class AsrModelError(ModelError):
@@ -46,6 +47,15 @@ class SpeechEvidence:
 
 
 @dataclass(frozen=True)
+class Hypothesis:
+    """One of the decoder's best transcripts (a beam search keeps several): ``score`` is its mean token log
+    probability, higher is likelier."""
+
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class AsrResult:
     """A partial (``is_final`` False) or final transcript; ``words`` is empty where the engine has no timings."""
 
@@ -59,6 +69,8 @@ class AsrResult:
     language: str = ""
     language_probability: float | None = None
     evidence: SpeechEvidence | None = None  # None where the engine gives no such signals
+    # A beam search's best transcripts, most likely first (``text`` is the first); empty where there is one only.
+    hypotheses: tuple[Hypothesis, ...] = ()
 
 
 def as_mono_float32(chunk: np.ndarray) -> np.ndarray:

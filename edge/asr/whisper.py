@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.asr.base import AsrEngine, AsrResult, SpeechEvidence, Word, as_mono_float32
+from edge.asr.base import AsrEngine, AsrResult, Hypothesis, SpeechEvidence, Word, as_mono_float32
 from edge.asr.langid import DEFAULT_THRESHOLD, LanguageGuess, LocaleChooser
 from edge.asr.languages import language_of
 from edge.asr.whisper_load import AUTO, DEFAULT_MULTILINGUAL_MODEL, DEFAULT_WHISPER_MODEL, open_model
@@ -160,10 +160,11 @@ class FasterWhisperEngine(AsrEngine):
             encoded, _ = self._encode_short(samples, pad)
             guess = chooser.choose(self._ranked(encoded)) if chooser else None
             language = language_of(guess.locale) if guess else language or self.language
-            ids, no_speech, logprob = self._generate(encoded, samples.size, self.beam_size,
-                                                     self._prompt_for(language))
-            text = cut_repetition(self._tokenizer.decode(ids).strip())
-            return Decoded(text, [], guess, SpeechEvidence(no_speech, logprob, compression_ratio(text)))
+            beams, no_speech = self._generate(encoded, samples.size, self.beam_size, self._prompt_for(language))
+            hypotheses = self._hypotheses(beams)
+            text, logprob = hypotheses[0].text, hypotheses[0].score
+            return Decoded(text, [], guess, SpeechEvidence(no_speech, logprob, compression_ratio(text)),
+                           hypotheses if len(hypotheses) > 1 else ())
         guess = None
         language = language or self.language
         if chooser is not None:
@@ -199,21 +200,31 @@ class FasterWhisperEngine(AsrEngine):
     def _decode_ids(self, encoded: object, n_samples: int, beam_size: int, prompt: list[int] | None = None
                     ) -> list[int]:
         """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples."""
-        return self._generate(encoded, n_samples, beam_size, prompt)[0]
+        return self._generate(encoded, n_samples, beam_size, prompt)[0][0][0]
 
     def _generate(self, encoded: object, n_samples: int, beam_size: int, prompt: list[int] | None = None
-                  ) -> tuple[list[int], float, float]:
-        """The text tokens the decoder gives for an encoded short clip of ``n_samples`` samples, the probability
-        of its no-speech token and the text's mean token log probability."""
+                  ) -> tuple[list[tuple[list[int], float]], float]:
+        """For an encoded short clip of ``n_samples`` samples: every transcript the beam ends with (text tokens
+        and mean token log probability; one for greedy decoding), best first, and the probability of the
+        no-speech token."""
         prompt = prompt or self._prompt
         cap = int(n_samples / TARGET_RATE * 8) + 10  # ~3 words/s of speech is ~4 tokens/s: twice that
         result = self.model.model.generate(
-            encoded, [prompt], beam_size=beam_size, max_length=len(prompt) + cap,
+            encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, max_length=len(prompt) + cap,
             suppress_blank=True, suppress_tokens=[-1], return_scores=True, return_no_speech_prob=True,
         )[0]
-        ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
-        # the score is the sum of log probabilities over the tokens and the end token, divided by their count
-        return ids, float(result.no_speech_prob), float(result.scores[0])
+        eot = self._tokenizer.eot
+        # a score is the sum of log probabilities over the tokens and the end token, divided by their count
+        beams = [([t for t in ids if t < eot], float(score)) for ids, score in zip(result.sequences_ids, result.scores)]
+        return beams, float(result.no_speech_prob)
+
+    def _hypotheses(self, beams: list[tuple[list[int], float]]) -> tuple[Hypothesis, ...]:
+        """The beam's transcripts as text, best first, each text once."""
+        seen: dict[str, Hypothesis] = {}
+        for ids, score in beams:
+            text = cut_repetition(self._tokenizer.decode(ids).strip())
+            seen.setdefault(text, Hypothesis(text, score))
+        return tuple(seen.values())
 
     def _encode_short(self, samples: np.ndarray, pad_s: float, to_cpu: bool = False) -> tuple[object, int]:
         """The encoder output for the audio plus ``pad_s`` of silence (window at least 10 s), and its mel frames."""
@@ -245,12 +256,12 @@ class FasterWhisperEngine(AsrEngine):
         """A whole recording, any length (not capped like a stream): Whisper walks it in 30 s windows.
         With ``locale="auto"`` the result's locale is the one identified (see :meth:`decode_with_language`)."""
         d = self.decode_full(self._prepare(samples, sample_rate))
-        return self.result(d.text, True, d.words, d.guess, d.evidence)
+        return self.result(d.text, True, d.words, d.guess, d.evidence, d.hypotheses)
 
     def result(self, text: str, is_final: bool, words: list[Word], guess: LanguageGuess | None,
-               evidence: SpeechEvidence | None = None) -> AsrResult:
+               evidence: SpeechEvidence | None = None, hypotheses: tuple[Hypothesis, ...] = ()) -> AsrResult:
         if guess is None:
             locale = self.chooser.last if self.chooser else self.locale
-            return AsrResult(text, is_final, words, self.name, locale, evidence=evidence)
+            return AsrResult(text, is_final, words, self.name, locale, evidence=evidence, hypotheses=hypotheses)
         return AsrResult(text, is_final, words, self.name, guess.locale, guess.language, guess.probability,
-                         evidence)
+                         evidence, hypotheses)

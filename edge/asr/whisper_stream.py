@@ -70,4 +70,4 @@ class WhisperStream(RecognizerStream):
     def _finish(self) -> AsrResult:
         d = self._engine.decode_full(self._buffer())
         self._chunks = []
-        return self._engine.result(d.text, True, d.words, d.guess, d.evidence)
+        return self._engine.result(d.text, True, d.words, d.guess, d.evidence, d.hypotheses)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from edge.asr.base import SpeechEvidence, Word
+from edge.asr.base import Hypothesis, SpeechEvidence, Word
 from edge.asr.langid import LanguageGuess
 
 __all__ = ["Decoded", "compression_ratio", "cut_repetition"]
@@ -17,6 +17,7 @@ class Decoded:
     words: list[Word]
     guess: LanguageGuess | None
     evidence: SpeechEvidence | None
+    hypotheses: tuple[Hypothesis, ...] = ()  # beam search > 1: the beam's transcripts, best first
 
 
 def compression_ratio(text: str) -> float:

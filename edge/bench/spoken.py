@@ -314,13 +314,14 @@ def build_spoken_set(
     seed: int = 1234,
     progress: Callable[[int, int, str], None] | None = None,
     steady_piper: bool = False,
+    split: str = "test",
 ) -> dict[str, Any]:
     """Render the set into ``out`` (resuming a previous build there): ``en_us`` en-US utterances (None: all)
     with Piper and espeak-ng, ``per_locale`` of every other locale with espeak-ng. Returns meta.json's contents.
 
     ``steady_piper`` renders Piper without its sampling noise, so the same build gives the same audio every
     time: what a guard with a fixed floor needs (Piper's noise is drawn inside its ONNX graph and cannot be
-    seeded)."""
+    seeded). ``split``: the MASSIVE split the utterances come from ("dev" to tune a setting, never the test)."""
     from edge.audio.resample import resample
     from edge.audio.wav import write_wav
     from edge.nlu.massive import available_locales, load_massive
@@ -337,7 +338,7 @@ def build_spoken_set(
                        f"writable folder") from None
     wanted = list(locales) if locales else available_locales(massive)
     examples_by_locale: dict[str, list[Any]] = {locale: [] for locale in wanted}
-    for e in load_massive(massive, wanted, ["test"]):
+    for e in load_massive(massive, wanted, [split]):
         examples_by_locale[e.locale].append(e)
     jobs = _jobs(examples_by_locale, per_locale, en_us, seed)
     manifest = out / "manifest.jsonl"
@@ -380,7 +381,7 @@ def build_spoken_set(
         progress(len(jobs), len(jobs), "")
     clips = read_manifest(out)
     meta = {
-        "version": _VERSION, "massive": str(massive), "locales": wanted, "per_locale": per_locale,
+        "version": _VERSION, "massive": str(massive), "split": split, "locales": wanted, "per_locale": per_locale,
         "en_us": en_us or "all",
         "snr_db": list(snrs), "seed": seed, "clips": len(clips),
         "clean_clips": sum(c.snr_db is None for c in clips),
@@ -402,6 +403,8 @@ def add_arguments(p: Any) -> None:
                    help="en-US utterances (default 0 = all 2,974 test utterances)")
     p.add_argument("--snr", default="10", help="comma-separated SNRs (dB) of the noisy en-US rows ('' = none)")
     p.add_argument("--threads", type=int, default=2, help="Piper threads")
+    p.add_argument("--split", choices=("test", "dev", "train"), default="test",
+                   help="MASSIVE split of the utterances (default test; dev to tune a setting)")
 
 
 def run_spoken_set(args: Any) -> int:
@@ -411,7 +414,8 @@ def run_spoken_set(args: Any) -> int:
     locales = [s.strip() for s in args.locales.split(",") if s.strip()] if args.locales else None
     with Progress("spoken-set") as bar:
         meta = build_spoken_set(massive_path(args.data), args.out, locales=locales, per_locale=args.per_locale,
-                                en_us=args.en_limit or None, snrs=snrs, threads=args.threads, progress=bar.update)
+                                en_us=args.en_limit or None, snrs=snrs, threads=args.threads, progress=bar.update,
+                                split=args.split)
     print(f"{meta['clips']} rows ({meta['clean_clips']} clips, {meta['hours']} h) in {args.out}; "
           f"{meta['failed_count']} failed", file=sys.stderr)
     return 0

@@ -45,6 +45,7 @@ from edge.pipeline.events import (
     Transcript,
     WakeHeard,
 )
+from edge.pipeline.hypotheses import TranscriptChooser
 from edge.pipeline.language import TurnLanguage
 from edge.pipeline.latency import TurnLatency
 from edge.pipeline.listening import ListenGate, WakeDetector, WakeHit, is_stop_phrase, strip_wake_phrase
@@ -221,7 +222,7 @@ class Pipeline(_Parts):
         self.responder = Responder(tts, sink, self._bus, locale, announcements)
         self.answerer = Answerer(nlu, router, self.responder, self._bus, locale)
         self.recognizer = UtteranceRecognizer(asr, lambda text: self.bus.emit(PartialTranscript(text=text)),  # type: ignore[arg-type]
-                                              partial_interval_ms)
+                                              partial_interval_ms, TranscriptChooser(nlu, lambda: self.locale))
         self.language: TurnLanguage | None = None  # --locale auto: each turn in the language heard
         self._recent: deque[Turn] = deque(maxlen=RECENT_TURNS)
         self.turn_count = 0  # turns since the list was last cleared

@@ -41,8 +41,11 @@ class UtteranceRecognizer:
         engine: AsrEngine,
         on_partial: Callable[[str], None] | None = None,
         partial_interval_ms: int = 0,
+        choose: Callable[[AsrResult], AsrResult] | None = None,
     ) -> None:
+        """``choose``: picks among a result's hypotheses (:class:`edge.pipeline.hypotheses.TranscriptChooser`)."""
         self.engine = engine
+        self.choose = choose
         self.on_partial = on_partial
         self.partial_interval = int(partial_interval_ms * RATE // 1000)  # samples
         self._stream: RecognizerStream | None = None
@@ -145,4 +148,6 @@ class UtteranceRecognizer:
     def _decode(self, audio: np.ndarray) -> tuple[AsrResult, float]:
         t0 = time.perf_counter()
         result = self.engine.transcribe(audio)
+        if self.choose is not None and result.hypotheses:
+            result = self.choose(result)
         return result, (time.perf_counter() - t0) * 1000
