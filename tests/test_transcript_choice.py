@@ -79,3 +79,15 @@ def test_the_recognizer_hands_every_decoded_result_to_the_chooser() -> None:
     finally:
         recognizer.close()
     assert len(seen) == 1 and recognition.result.text == seen[0].hypotheses[-1].text
+
+
+def test_the_server_chooses_among_the_beam_as_the_pipeline_does() -> None:
+    from edge.profiles import load_profile
+    from edge.serve import services
+    from edge.serve.stages import Stages
+
+    stages = Stages(load_profile("desktop"))
+    result = _result(("Time between us and candidate.", -0.249), ("Time between us and Canada.", -0.385))
+    assert services._choose(stages, result).text == "Time between us and Canada."
+    single = AsrResult("turn the lights off", True, [], "faster-whisper", "en-US")
+    assert services._choose(stages, single) is single

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from edge.asr.base import AsrResult
 from edge.asr.langid import DEFAULT_THRESHOLD, LocaleChooser
 from edge.pipeline.language import TurnLanguage
 
@@ -126,9 +128,11 @@ class ServeLanguage:
             return 0.0
         return float((speech[-1] + 1 - speech[0]) * window / vad.rate)
 
-    def transcribe(self, samples: np.ndarray, key: str, wake: str | None = None) -> HeardTurn:
+    def transcribe(self, samples: np.ndarray, key: str, wake: str | None = None,
+                   choose: Callable[[AsrResult], AsrResult] | None = None) -> HeardTurn:
         """Identify and transcribe one utterance (16 kHz float32 mono) for room ``key``; ``wake``: the satellite's
-        wake phrase, which may open the transcript (a turn that is nothing else cannot switch the language)."""
+        wake phrase, which may open the transcript (a turn that is nothing else cannot switch the language);
+        ``choose``: picks among a beam's transcripts (the pipeline's :mod:`edge.pipeline.hypotheses`)."""
         from edge.pipeline.listening import strip_wake_phrase
 
         engine = self.engine()
@@ -142,6 +146,8 @@ class ServeLanguage:
                 result = engine.transcribe(samples)
             finally:
                 engine.chooser = shared
+        if choose is not None:
+            result = choose(result)
         text = result.text.strip()
         probability = float(result.language_probability or 0.0)
         locale = result.locale or before

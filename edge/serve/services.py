@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.serve.language import HeardTurn, wants_identification
 from edge.serve.stages import StageError, Stages
+
+if TYPE_CHECKING:
+    from edge.asr.base import AsrResult
 
 __all__ = ["HandleResult", "StageError", "TranscribeResult", "handle", "synthesize", "transcribe"]
 
@@ -53,10 +56,24 @@ def _identify(stages: Stages, samples: np.ndarray, rate: int, room: str, wake: s
     x = resample(x, rate) if rate != TARGET_RATE else x
     t0 = time.perf_counter()
     try:
-        heard = stages.identifier().transcribe(x, room, wake)
+        heard = stages.identifier().transcribe(x, room, wake, lambda result: _choose(stages, result))
     except AsrModelError as exc:
         raise StageError(f"{exc} (or name the language in the request)") from None
     return TranscribeResult(heard.text, heard.locale, heard.engine, (time.perf_counter() - t0) * 1000, heard)
+
+
+def _choose(stages: Stages, result: AsrResult) -> AsrResult:
+    """Of a beam's transcripts, the one the NLU understands best (as the pipeline does:
+    :mod:`edge.pipeline.hypotheses`); a result with one transcript as it is."""
+    if len(result.hypotheses) < 2:
+        return result
+    from edge.pipeline.hypotheses import TranscriptChooser
+
+    try:
+        nlu = stages.nlu()
+    except StageError:  # a server without an NLU model transcribes as the recogniser heard it
+        return result
+    return TranscriptChooser(nlu, lambda: result.locale or stages.default_locale)(result)
 
 
 def _not_understood(locale: str) -> set[str]:
@@ -79,6 +96,7 @@ def transcribe(stages: Stages, samples: np.ndarray, rate: int, language: str | N
     t0 = time.perf_counter()
     with lock:
         result = engine.transcribe(samples, rate)
+    result = _choose(stages, replace(result, locale=result.locale or locale))
     return TranscribeResult(result.text.strip(), locale, result.engine or engine.name,
                             (time.perf_counter() - t0) * 1000)
 
