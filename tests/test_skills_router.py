@@ -478,3 +478,14 @@ def test_chat_json_subprocess(tmp_path: Path) -> None:
     assert "milk" in query["reply"] and query["state"]["items"] == ["milk"]
     assert "not valid UTF-8" in bad["error"] and "not valid UTF-8" in done.stderr.decode()
     assert (tmp_path / "data" / "edge" / "edge.db").exists()
+
+
+def test_no_carry_over_into_another_language(router: SkillRouter, services: dict) -> None:
+    """A Spanish request's slots are not carried into an unsure French turn (a household speaking both)."""
+    router.handle(P("enciende la luz de la habitación", "iot_hue_lighton", slots=[S("house_place", "habitación")]),
+                  "es-ES")
+    reply = router.handle(P("et la cuisine", None, 0.2, slots=[S("house_place", "cuisine")]), "fr-FR")
+    assert "habitación" not in reply.text and "cuisine" not in reply.text
+    router.handle(P("allume la lumière du salon", "iot_hue_lighton", slots=[S("house_place", "salon")]), "fr-FR")
+    reply = router.handle(P("et la cuisine", None, 0.2, slots=[S("house_place", "cuisine")]), "fr-FR")
+    assert "cuisine" in reply.text  # within one language carry-over still works

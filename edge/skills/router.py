@@ -335,7 +335,7 @@ class SkillRouter(Router):
         if handles is not None and (parse.intent not in skill.intents  # claimed by text (plugin pseudo-intents)
                                     or (unsure and getattr(skill, "certain_by_text", False) and handles(parse))):
             return self._run(skill, parse, ctx, session, act)  # before carry-over: "set a timer for 5 minutes"
-        if unsure and session.last is not None and parse.slots:
+        if unsure and session.last is not None and parse.slots and session.last[1].locale in (None, ctx.locale):
             skill_name, last = session.last
             previous = self._by_name.get(skill_name)
             if previous is not None:  # carry-over: "and another one at six"
@@ -389,7 +389,7 @@ class SkillRouter(Router):
             elif outcome.confirm is not None:
                 session.pending = Pending("confirm", skill, parse, confirm=outcome.confirm)
             elif not outcome.reply.expects_answer:
-                session.last = (skill, parse)
+                session.last = (skill, replace(parse, locale=outcome.reply.locale))  # carried in this language only
         data = {**outcome.reply.data, "intent": parse.intent, "state": dict(outcome.state)}
         return replace(outcome.reply, expects_answer=outcome.reply.expects_answer or asks, data=data)
 
