@@ -11,17 +11,17 @@
    its intent, the model's slots plus learned values. A model that is sure of an intent is only overridden
    by the very words learned: on MASSIVE dev, letting an item also correct "the same mistake" of a
    sure model, or any parse under 0.8, broke more right parses than it fixed;
-3. else a custom intent, chosen by a small linear head (:class:`CustomHead`: ridge regression from the
-   centred embedding to one-hot intents, refit in closed form whenever the custom intents change, over
-   the background's known requests and the custom examples, each custom intent weighted
-   :data:`HEAD_WEIGHT` times an average known intent): the custom intent must score above every known
-   intent by at least :data:`HEAD_MARGIN`, and its :func:`~edge.learn.calibrate.custom_score` (nearest
-   example and prototype) must reach the calibrated ``fewshot`` threshold, so an utterance unlike any
-   request is never taken. Without a labelled background, the former rule: ``custom_score`` at least
-   ``fewshot`` and above every known intent's score (the mean similarity of its :data:`KNOWN_K` nearest
-   known requests). Then: that intent, slots from its examples' values, and the model's own slot spans
-   renamed to the custom slot they tagged in the examples (``type_map``, made when the intents were
-   loaded);
+3. else a custom intent, chosen by a small linear head (:class:`~edge.learn.head.CustomHead`: ridge
+   regression from the centred embedding to one-hot intents, refit in closed form whenever the custom
+   intents change, over the background's known requests and the custom examples): the custom intent must
+   score above every known intent by more than :data:`HEAD_MARGIN` for an utterance in its examples'
+   language, :data:`HEAD_MARGIN_OTHER` in another (or an unknown) language (chosen on MASSIVE dev), and its
+   :func:`~edge.learn.calibrate.custom_score` (nearest example and prototype) must reach the calibrated
+   ``fewshot`` threshold, so an utterance unlike any request is never taken. Without a labelled
+   background, the former rule: ``custom_score`` at least ``fewshot`` and above every known intent's score
+   (the mean similarity of its :data:`KNOWN_K` nearest known requests). Then: that intent, slots from its
+   examples' values, and the model's own slot spans renamed to the custom slot they tagged in the examples
+   (``type_map``, made when the intents were loaded);
 4. else the model's parse, untouched.
 
 A learned item therefore never reaches an utterance that is not closer to it than unrelated requests
@@ -38,53 +38,16 @@ from typing import Any
 import numpy as np
 
 from edge.learn.calibrate import DEFAULT, Thresholds, custom_score
+from edge.learn.head import HEAD_MARGIN, HEAD_MARGIN_OTHER, CustomHead, margin_line
 from edge.learn.memory import ExemplarMemory, Item
 from edge.learn.signals import norm
 from edge.learn.slots import carry_slots
 from edge.nlu.runtime import Parse, Slot
 
-__all__ = ["CUSTOM_SCENARIO", "CustomHead", "HEAD_MARGIN", "HEAD_RIDGE", "HEAD_WEIGHT", "KNOWN_K", "LearnedLayer",
-           "Match"]
+__all__ = ["CUSTOM_SCENARIO", "CustomHead", "HEAD_MARGIN", "HEAD_MARGIN_OTHER", "KNOWN_K", "LearnedLayer", "Match"]
 
 CUSTOM_SCENARIO = "custom"
 KNOWN_K = 3  # a known intent's score against a custom one: the mean of its this many nearest known requests
-# The custom-intent head (chosen on MASSIVE dev, docs/learning.md): its ridge penalty, a custom intent's weight
-# relative to an average known intent of the background, and the margin its score must have over every known one.
-HEAD_RIDGE = 1.0
-HEAD_WEIGHT = 4.0
-HEAD_MARGIN = 0.3
-
-
-class CustomHead:
-    """Ridge regression from prepared embeddings (plus a bias) to one-hot intents: the background's known
-    intents and the custom ones. The background's part of the normal equations is computed once; a change
-    of custom intents only adds their examples' rows and solves a (d + 1)-square system (milliseconds)."""
-
-    def __init__(self, background: np.ndarray, groups: list[np.ndarray]) -> None:
-        x = np.hstack([background, np.ones((len(background), 1), dtype=np.float32)]).astype(np.float32)
-        self.gram = (x.T @ x).astype(np.float64)  # once per background (float32: a few times faster)
-        self.known = np.stack([x[rows].sum(axis=0) for rows in groups], axis=1).astype(np.float64)
-        self.per_intent = len(background) / max(1, len(groups))
-        self.weights = np.zeros((x.shape[1], 0))
-        self.names: list[str] = []
-
-    def fit(self, examples: dict[str, np.ndarray]) -> None:
-        """Refit for custom intents {name: their examples' prepared embeddings}."""
-        self.names = list(examples)
-        gram = self.gram + HEAD_RIDGE * np.eye(self.gram.shape[0])
-        targets = [self.known]
-        for name in self.names:
-            x = np.hstack([examples[name], np.ones((len(examples[name]), 1), dtype=np.float32)]).astype(np.float64)
-            w = HEAD_WEIGHT * self.per_intent / len(x)
-            gram = gram + w * (x.T @ x)
-            targets.append(w * x.sum(axis=0)[:, None])
-        self.weights = np.linalg.solve(gram, np.hstack(targets))
-
-    def margins(self, query: np.ndarray) -> np.ndarray:
-        """Each custom intent's score for ``query`` (prepared) less the best known intent's ([len(names)])."""
-        scores = np.append(np.asarray(query, dtype=np.float64), 1.0) @ self.weights
-        n = len(self.names)
-        return np.asarray(scores[-n:] - scores[:-n].max(), dtype=np.float32) if n else np.zeros(0, np.float32)
 
 
 @dataclass
@@ -159,8 +122,10 @@ class LearnedLayer:
             self._head, self._head_key = head, key
         return self._head
 
-    def _custom(self, query: np.ndarray, by_intent: dict[str, list[int]]) -> tuple[str, float] | None:
-        """The custom intent that takes ``query`` (prepared) and its :func:`custom_score`, or None."""
+    def _custom(self, query: np.ndarray, by_intent: dict[str, list[int]],
+                locale: str | None = None) -> tuple[str, float] | None:
+        """The custom intent that takes ``query`` (prepared; said in ``locale``) and its :func:`custom_score`,
+        or None."""
         scored = {name: float(custom_score(query, self.memory.matrix[rows])[0]) for name, rows in by_intent.items()}
         head = self.head(by_intent)
         if head is None:  # no labelled background: the nearest-requests rule
@@ -170,7 +135,8 @@ class LearnedLayer:
         margins = head.margins(query)
         j = int(np.argmax(margins))
         name = head.names[j]
-        if float(margins[j]) > HEAD_MARGIN and scored[name] >= self.thresholds.fewshot:
+        line = margin_line(locale, self.memory.items[by_intent[name][0]].locale)
+        if float(margins[j]) > line and scored[name] >= self.thresholds.fewshot:
             return name, scored[name]
         return None
 
@@ -212,7 +178,7 @@ class LearnedLayer:
         for i, it in enumerate(self.memory.items):
             if it.kind == "custom":
                 by_intent.setdefault(it.intent, []).append(i)
-        custom = self._custom(query, by_intent) if by_intent else None
+        custom = self._custom(query, by_intent, model.locale if model is not None else None) if by_intent else None
         if custom is not None and (best is None or custom[1] > best.similarity):
             name, score = custom
             j = max(by_intent[name], key=lambda i: float(sims[i]))  # its nearest example: slots, origin
