@@ -26,8 +26,8 @@ EDGE = Path(sys.executable).with_name("edge")
 DOOR = Path(__file__).parent / "fixtures" / "audio" / "another_door.wav"
 
 
-def _parse(text: str, confidence: float, ood: bool = False) -> Parse:
-    return Parse(text=text, intent="general_quirky", confidence=confidence, scenario="general", out_of_domain=ood)
+def _parse(text: str, confidence: float, ood: bool = False, intent: str = "qa_factoid") -> Parse:
+    return Parse(text=text, intent=intent, confidence=confidence, scenario=intent.split("_")[0], out_of_domain=ood)
 
 
 # (text, no_speech_prob, avg_logprob, compression_ratio, NLU confidence, out of domain): measured on the
@@ -54,6 +54,17 @@ def test_speech_is_answered(text: str, nsp: float, logprob: float, ratio: float,
 @pytest.mark.parametrize(("text", "nsp", "logprob", "ratio", "conf", "ood"), NOISE)
 def test_noise_is_dropped(text: str, nsp: float, logprob: float, ratio: float, conf: float, ood: bool) -> None:
     assert SpeechGate().reason_to_drop(text, SpeechEvidence(nsp, logprob, ratio), _parse(text, conf, ood))
+
+
+def test_fluent_words_from_noise_that_ask_for_nothing_are_dropped() -> None:
+    # reversed speech through tiny.en's beam of 5: fluent enough for MASSIVE's catch-all intent
+    text = "I wonder the naps and I'm sure we'll try to let you miss always now."
+    evidence = SpeechEvidence(0.152, -1.135, 0.99)
+    assert SpeechGate().reason_to_drop(text, evidence, _parse(text, 0.66, intent="general_quirky"))
+    assert SpeechGate().reason_to_drop(text, evidence, _parse(text, 0.66)) is None  # a request it is sure of
+    sure = SpeechEvidence(0.02, -0.2, 1.1)  # the catch-all is answered when the recogniser was sure
+    assert SpeechGate().reason_to_drop("tell me a joke", sure, _parse("tell me a joke", 0.9, intent="general_quirky")) \
+        is None
 
 
 def test_an_open_question_lowers_the_bar_but_does_not_remove_it() -> None:

@@ -91,3 +91,12 @@ def test_the_server_chooses_among_the_beam_as_the_pipeline_does() -> None:
     assert services._choose(stages, result).text == "Time between us and Canada."
     single = AsrResult("turn the lights off", True, [], "faster-whisper", "en-US")
     assert services._choose(stages, single) is single
+
+
+def test_the_chosen_transcript_brings_its_own_log_probability_to_the_speech_gate(nlu: NluModel) -> None:
+    from edge.asr.base import SpeechEvidence
+
+    result = replace(_result(("Time between us and candidate.", -0.249), ("Time between us and Canada.", -0.385)),
+                     evidence=SpeechEvidence(0.05, -0.249, 1.0))
+    chosen = TranscriptChooser(nlu, lambda: "en-US")(result)
+    assert chosen.evidence == SpeechEvidence(0.05, -0.385, 1.0)

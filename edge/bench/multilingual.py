@@ -36,6 +36,9 @@ from typing import Any
 import numpy as np
 
 from edge.asr.languages import language_of, locale_for_language
+from edge.nlu.textform import spoken_form
+from edge.pipeline.hypotheses import TranscriptChooser
+from edge.pipeline.listening import strip_wake_phrase
 
 __all__ = ["MASSIVE_INTENT", "PicovoiceClip", "heard", "massive_intent", "picovoice_clips", "run_multilingual_bench",
            "summarise"]
@@ -58,6 +61,7 @@ class PicovoiceClip:
     language: str  # Whisper code of the language spoken
     intent: str | None
     slots: dict[str, str] = field(default_factory=dict)
+    wake: str = ""  # the wake word spoken before the command (picovoice_picovoice clips), "" for none
 
 
 def picovoice_clips(data: Path) -> list[PicovoiceClip]:
@@ -70,7 +74,7 @@ def picovoice_clips(data: Path) -> list[PicovoiceClip]:
             lang = _LANG_FIX.get(t["language"], t["language"])
             inf = t.get("inference") or {}
             clips.append(PicovoiceClip(f"picovoice/{t['audio_file']}", pv / t["audio_file"], lang,
-                                       inf.get("intent"), dict(inf.get("slots") or {})))
+                                       inf.get("intent"), dict(inf.get("slots") or {}), t.get("wakeword") or ""))
     rh = audio / "picovoice_rhino"
     if (rh / "test_data.json").is_file():
         tests = json.loads((rh / "test_data.json").read_text("utf-8"))["tests"]
@@ -119,12 +123,20 @@ def clip_row(engine: Any, clip: PicovoiceClip, threshold: float, nlu: Any = None
     pick = LocaleChooser("en-US", threshold).choose(ranked)
     pick30 = LocaleChooser("en-US", threshold).choose([(lang, float(p)) for lang, p in ranked30])
     engine.chooser = LocaleChooser("en-US", threshold)  # each clip on its own: no memory of the last one
-    (auto_text, _, guess), auto_s = _timed(engine.decode_with_language, x)
+    decoded, auto_s = _timed(engine.decode_full, x)
+    auto_text, guess = decoded.text, decoded.guess
     known = language_of(locale_for_language(clip.language) or clip.language)
     (known_text, _, _), known_s = _timed(engine.decode_with_language, x, None, known)
     slots = list(clip.slots.values())
     want = massive_intent(clip)
-    got = nlu.parse(auto_text, guess.locale if guess else None).intent if nlu is not None and want else None
+    locale = guess.locale if guess else "en-US"
+    if nlu is not None:  # as the assistant does it: of the beam's transcripts, the one the NLU understands best
+        result = engine.result(decoded.text, True, [], guess, decoded.evidence, decoded.hypotheses)
+        auto_text = TranscriptChooser(nlu, lambda: locale)(result).text
+    got = None
+    if nlu is not None and want:  # without the wake word, as the assistant strips the wake phrase the user set
+        command = strip_wake_phrase(auto_text, clip.wake) if clip.wake else auto_text
+        got = nlu.parse(spoken_form(command, locale), locale).intent
     return {
         "massive_intent": want, "nlu_intent": got,
         "key": clip.key, "language": clip.language, "intent": clip.intent, "slots": clip.slots,

@@ -37,7 +37,10 @@ class TranscriptChooser:
             return result
         locale = result.locale or self.locale()
         best = max(result.hypotheses, key=lambda h: self.score(h, locale))
-        return result if best.text == result.text else replace(result, text=best.text)
+        if best.text == result.text:
+            return result
+        evidence = result.evidence and replace(result.evidence, avg_logprob=best.score)  # of the text acted on
+        return replace(result, text=best.text, evidence=evidence)
 
     def score(self, hypothesis: Hypothesis, locale: str) -> float:
         if not hypothesis.text.strip():

@@ -124,4 +124,30 @@ def strip_wake_phrase(text: str, phrase: str | None) -> str:
         if m is None or m.group(1).lower() not in wake:
             break
         out = out[m.end():]
-    return out.strip()
+    near = _strip_near(text, phrase)
+    return (near if len(near) < len(out) else out).strip()
+
+
+_NEAR = 0.75  # difflib ratio: "Häuschrecke" for "heuschrecke" 0.91, "A bacachia" for "abacaxi" 0.75
+
+
+def _strip_near(text: str, phrase: str) -> str:
+    """``text`` without the words that open it if, run together, they are spelled close to the wake phrase:
+    Whisper writes an unusual wake word its own way ("Häuschrecke. Mach alle Licht aus." for "heuschrecke"),
+    and the NLU must not read it as part of the command. Phrases under four letters are never guessed at."""
+    from difflib import SequenceMatcher
+
+    target = "".join(_tokens(phrase))
+    if len(target) < 4:
+        return text
+    joined, best, end = "", 0.0, 0
+    for i, m in enumerate(re.finditer(r"\w+", text)):
+        joined += m.group(0).lower()
+        if i > len(_tokens(phrase)) or len(joined) > 2 * len(target):
+            break
+        ratio = SequenceMatcher(None, joined, target).ratio()
+        if ratio > best:
+            best, end = ratio, m.end()
+    if best < _NEAR:
+        return text
+    return re.sub(r"^\W+", "", text[end:])

@@ -9,10 +9,12 @@ Whisper uses for the same purpose, and the NLU's confidence for the borderline c
   ``no_speech_prob > 0.6`` and ``avg_logprob < -1``);
 - the text is a decoding loop (``compression_ratio > 2.4``);
 - the text is improbable (``avg_logprob`` under ``unsure_logprob``, Whisper's own log-probability threshold)
-  and the NLU finds no intent it is sure of (confidence under ``nlu_sure`` or out of domain): words made up
-  from noise rarely make a command. While the assistant waits for an answer to its question the bar is
-  lower (``answer_logprob``): a short "yes" or "seven" is unsure by nature there, but a question asked in
-  reply to noise must not let the next noise through.
+  and the NLU finds no intent it is sure of (confidence under ``nlu_sure``, out of domain, or MASSIVE's
+  catch-all ``general_quirky``, which asks for nothing in particular): words made up from noise rarely make a
+  command (a beam search makes them fluent enough for the catch-all: reversed speech heard as "I wonder the
+  naps and I'm sure we'll try to let you miss always now." is general_quirky at 0.66). While the assistant
+  waits for an answer to its question the bar is lower (``answer_logprob``): a short "yes" or "seven" is
+  unsure by nature there, but a question asked in reply to noise must not let the next noise through.
 
 Typed text and engines without these signals (Vosk) are never dropped here. No word list is involved.
 Measured by ``edge bench false-turns`` (docs/benchmarks/false_turns.md).
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from edge.nlu.runtime import Parse
 
 __all__ = ["SpeechGate"]
+
+_ASKS_NOTHING = frozenset({"general_quirky"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class SpeechGate:
             return "the recogniser heard no speech"
         if evidence.compression_ratio > self.compression_ratio:
             return "the transcript repeats itself"
-        nlu_unsure = parse is None or parse.out_of_domain or parse.confidence < self.nlu_sure
+        nlu_unsure = (parse is None or parse.out_of_domain or parse.confidence < self.nlu_sure
+                      or parse.intent in _ASKS_NOTHING)
         if evidence.avg_logprob < (self.answer_logprob if answering else self.unsure_logprob) and nlu_unsure:
             return "the recogniser was unsure and the words ask for nothing"
         return None
