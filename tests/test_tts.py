@@ -198,13 +198,13 @@ def test_piper_default_voice_is_joe(piper: PiperTts) -> None:
 
 def test_piper_stream_is_lazy(piper: PiperTts, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = piper.voice.synthesize
+    real = piper.voice.phonemize  # once per sentence
 
     def counting(text: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         calls.append(text)
         return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(piper.voice, "synthesize", counting)
+    monkeypatch.setattr(piper.voice, "phonemize", counting)
     gen = piper.stream("Hello there. It is 7:30 now. Goodbye!")
     assert calls == []  # nothing happens before the first next()
     first = next(gen)

@@ -77,6 +77,9 @@ def locale_for_language(language: str, prefer: Iterable[str | None] = ()) -> str
 
 def whisper_locales() -> list[str]:
     """Every MASSIVE locale a multilingual Whisper model can transcribe (all 52)."""
+    from edge.asr.whisper_import import import_faster_whisper
+
+    import_faster_whisper()  # without PyAV
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
     return [loc for loc in MASSIVE_LOCALES if WHISPER_CODE[loc] in _LANGUAGE_CODES]

@@ -59,6 +59,7 @@ class SileroVad:
         opts.intra_op_num_threads = max(1, threads)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        opts.enable_cpu_mem_arena = False  # the arena kept the largest batch's tensors (~2 MB for 10 s of audio)
         self.model_path = path
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         names = sorted(i.name for i in self._session.get_inputs())

@@ -2,7 +2,8 @@
 
 A voice is an ``.onnx`` file with its JSON config beside it (``<file>.onnx.json``). Piper phonemises with
 its bundled espeak-ng. We call it once per sentence that :mod:`edge.tts.sentences` produced, so the split
-and the streaming stay ours.
+and the streaming stay ours, and run one inference per piece of at most :data:`MAX_PHONEMES` phonemes
+(:mod:`edge.tts.piper_chunks`): the voice's activations grow with the audio of one inference.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge.tts.base import TtsEngine, TtsError
+from edge.tts.piper_chunks import MAX_PHONEMES, split_phonemes
 
 __all__ = ["DEFAULT_HINT", "PiperTts"]
 
@@ -91,14 +93,24 @@ class PiperTts(TtsEngine):
         self.speed = float(speed)
         self.rate = int(config.sample_rate)
         self.syn_config = SynthesisConfig(length_scale=config.length_scale / self.speed)
+        self.max_phonemes = MAX_PHONEMES
 
     def _synthesize_sentence(self, sentence: str) -> np.ndarray:
+        """Piper's ``synthesize``, one inference per piece of at most :data:`MAX_PHONEMES` phonemes (a long
+        sentence is cut at a pause, see :mod:`edge.tts.piper_chunks`), each piece normalised as Piper does."""
         try:
-            parts = [chunk.audio_float_array for chunk in self.voice.synthesize(sentence, syn_config=self.syn_config)]
+            parts = [self._piece(piece) for phonemes in self.voice.phonemize(sentence)
+                     for piece in split_phonemes(phonemes, self.max_phonemes)]
         except Exception as exc:  # a voice that loads but cannot run (bad shapes, missing phonemiser extras)
             raise TtsError(f"Piper voice {self.model_path} failed to synthesise ({_one_line(exc, 120)}); "
                            f"check that the voice and piper-tts versions match") from None
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def _piece(self, phonemes: list[str]) -> np.ndarray:
+        audio = np.asarray(self.voice.phoneme_ids_to_audio(self.voice.phonemes_to_ids(phonemes), self.syn_config))
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        audio = audio / peak if peak >= 1e-8 else np.zeros_like(audio)  # piper's normalize_audio (its default)
+        return np.clip(audio, -1.0, 1.0).astype(np.float32).reshape(-1)
 
     def __repr__(self) -> str:
         return f"PiperTts({self.model_path.name!r}, locale={self.locale!r}, rate={self.rate}, threads={self.threads})"
