@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,6 +29,15 @@ __all__ = [
 
 DEFAULT_DATA = SHARED_ROOT / "data"
 _MASSIVE_NAMES = ("massive-1.1/massive_1.1_jsonl.tar.gz", "massive_1.1_jsonl.tar.gz", "1.1/data")
+
+
+def scratch_data_dir() -> Path:
+    """An empty data folder for a benchmark's assistant (the skills' store, the turn log, learned phrasings),
+    removed when the process exits. A benchmark's spoken commands ("mute volume", "turn the lights orange")
+    must not change the user's assistant, nor its learned state the benchmark's results."""
+    path = Path(tempfile.mkdtemp(prefix="edge-bench-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def data_argument(p: Any) -> None:

@@ -230,11 +230,12 @@ def live_rows(profile: Any, clips: list[PicovoiceClip]) -> tuple[list[dict[str, 
     from edge.audio import read_audio
     from edge.audio.pace import paced, with_trailing_silence
     from edge.audio.sink import NullSink
+    from edge.bench.common import scratch_data_dir
     from edge.pipeline.events import EventBus, EventRecorder
 
     bus, recorder = EventBus(), EventRecorder()
     bus.subscribe(recorder)
-    assistant = assemble(profile, "auto", FrontEnd(sink=NullSink(), bus=bus))
+    assistant = assemble(profile, "auto", FrontEnd(sink=NullSink(), bus=bus, data_dir=scratch_data_dir()))
     rows = []
     loads: dict[str, float] = {}
     try:

@@ -141,7 +141,7 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
     from edge.assembly import FrontEnd, assemble
     from edge.audio.sink import NullSink
     from edge.bench.accuracy import run_accuracy, summarise_accuracy
-    from edge.bench.common import MemoryGuard, PartialResults, Progress, results_dir
+    from edge.bench.common import MemoryGuard, PartialResults, Progress, results_dir, scratch_data_dir
     from edge.bench.spoken import read_manifest, select
     from edge.cli_errors import CliError
     from edge.commands.common import profile_or_exit
@@ -180,7 +180,8 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
         bus.subscribe(recorder)
         try:
             with guard.stage("pipeline en-US: loading VAD, ASR, NLU, TTS"):
-                pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus)).pipeline
+                pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus,
+                                                               data_dir=scratch_data_dir())).pipeline
         except PipelineError as exc:
             raise CliError(str(exc)) from None
         with Progress("pipeline latency (real time)") as bar:

@@ -55,6 +55,7 @@ def _latency(profile: Any, root: Path, n: int, guard: Any) -> dict[str, Any]:
     from edge.assembly import FrontEnd, assemble
     from edge.audio.pace import paced, with_trailing_silence
     from edge.audio.sink import NullSink
+    from edge.bench.common import scratch_data_dir
     from edge.bench.spoken import load_clip, read_manifest, select
     from edge.pipeline.events import EventBus, EventRecorder
 
@@ -63,7 +64,7 @@ def _latency(profile: Any, root: Path, n: int, guard: Any) -> dict[str, Any]:
     rec = EventRecorder()
     bus.subscribe(rec)
     with guard.stage(f"{profile.name}: loading the pipeline"):
-        pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus)).pipeline
+        pipeline = assemble(profile, "en-US", FrontEnd(sink=NullSink(), bus=bus, data_dir=scratch_data_dir())).pipeline
     totals, asr_compute, tts_first, nlu = [], [], [], []
     try:
         for clip in clips:
