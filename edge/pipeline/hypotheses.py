@@ -1,11 +1,12 @@
 """Which of the recogniser's best transcripts the assistant acts on.
 
 A beam search (``[asr] beam_size`` > 1) ends with several transcripts. The likeliest by sound alone is often a
-near-miss of a command ("speak software please"), while one a little less likely ("speak softer please") is a
-request the NLU knows well. Each transcript is scored by its mean token log probability plus ``NLU_WEIGHT`` times
-the log of the NLU's confidence in its top intent, and the best one is kept: a rescoring of the n-best list by
-the language understanding, as spoken dialogue systems do. The weight was chosen on a spoken set built from
-MASSIVE's dev split (``docs/benchmarks/pipeline.md``), never on the test split the benchmark reports.
+near-miss of a command ("Time between us and candidate."), while one a little less likely ("Time between us and
+Canada.") is a request the NLU knows well. Each transcript is scored by its mean token log probability plus
+``NLU_WEIGHT`` times the log of the NLU's confidence in its top intent, and the best one is kept: a rescoring of
+the n-best list by the language understanding, as spoken dialogue systems do. The weight was chosen on a spoken
+set built from MASSIVE's dev split, never on the test split the benchmark reports
+(``docs/benchmarks/asr-nbest.md``).
 """
 
 from __future__ import annotations
