@@ -165,6 +165,18 @@ class _LocaleMap(_Check):
         return dict(value)
 
 
+@dataclass(frozen=True)
+class _SpeechLocale(_Check):
+    """The language of speech when a command names none: "auto" or a locale tag."""
+
+    def describe(self) -> str:
+        return '"auto" (identify the language of each utterance) or a locale such as "en-US"'
+
+    def accepts(self, value: Any) -> bool:
+        tag = r"^[a-z]{2,3}-[A-Za-z0-9]{2,4}$"
+        return isinstance(value, str) and (value == "auto" or re.match(tag, value) is not None)
+
+
 def _spec(check: _Check) -> dict[str, _Check]:
     return {"check": check}
 
@@ -208,6 +220,9 @@ class AsrSettings:
     """Speech recognition: which model serves which locale, and how it runs."""
 
     models: dict[str, str] = field(metadata=_spec(_LocaleMap()))
+    # The language of speech when `edge run`, `tui`, `transcribe`, `serve` or `service install` name none:
+    # "auto" where the profile's model for "*" is multilingual Whisper and installed (else en-US, said once).
+    locale: str = field(metadata=_spec(_SpeechLocale()))
     threads: int = field(metadata=_spec(_Int(1, 64)))
     beam_size: int = field(metadata=_spec(_Int(1, 10)))
     # Start decoding once the trailing silence has lasted this long (before the end is certain); 0 = never.

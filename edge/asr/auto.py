@@ -16,7 +16,7 @@ from typing import Any
 from edge.asr.langid import DEFAULT_THRESHOLD
 from edge.asr.whisper import AUTO, DEFAULT_MULTILINGUAL_MODEL, FasterWhisperEngine
 
-__all__ = ["auto_fallback", "auto_model_for", "auto_unavailable", "load_auto_asr"]
+__all__ = ["auto_fallback", "auto_model_for", "auto_unavailable", "default_locale", "load_auto_asr"]
 
 
 def auto_fallback(locale: str) -> str | None:
@@ -46,10 +46,20 @@ def auto_model_for(profile: Any, manifest: Any = None) -> str:
     return DEFAULT_MULTILINGUAL_MODEL
 
 
+def default_locale(profile: Any, manifest: Any = None) -> tuple[str, str]:
+    """The language of speech when a command names none: the profile's ``asr.locale``, where that is ``auto`` only
+    if the profile can identify languages. Returns (locale, why ``auto`` could not be had: "" when it was not asked
+    for or is available); the caller says the reason once."""
+    wanted = profile.asr.locale
+    if wanted != AUTO:
+        return wanted, ""
+    why = auto_unavailable(profile, manifest)
+    return ("en-US", why) if why else (AUTO, "")
+
+
 def auto_unavailable(profile: Any, manifest: Any = None) -> str:
     """Why the profile cannot identify languages by default ("" when it can): its model for "*" must be a multilingual
-    faster-whisper model (the low-memory profile's "none" gives up speech in other languages) and installed.
-    ``edge serve`` then runs ``auto`` when no ``--locale`` is given."""
+    faster-whisper model (the low-memory profile's "none" gives up speech in other languages) and installed."""
     from edge.models import ModelError, load_manifest, verify
 
     try:

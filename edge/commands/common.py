@@ -14,7 +14,7 @@ from edge.cli_errors import CliError
 if TYPE_CHECKING:
     from edge.profiles import Profile
 
-__all__ = ["open_input", "open_sink", "profile_or_exit"]
+__all__ = ["open_input", "open_sink", "profile_or_exit", "speech_locale"]
 
 
 def profile_or_exit(name: str | None) -> Profile:
@@ -24,6 +24,20 @@ def profile_or_exit(name: str | None) -> Profile:
         return load_profile(name)
     except ProfileError as exc:
         raise CliError(str(exc)) from None
+
+
+def speech_locale(given: str | None, profile: Profile, command: str) -> str:
+    """The locale of speech: ``--locale`` when given, else the profile's ``asr.locale`` (``auto`` only where the
+    profile can identify languages; the reason it cannot is said once on stderr)."""
+    if given:
+        return given
+    from edge.asr.auto import default_locale
+
+    locale, why = default_locale(profile)
+    if why:
+        print(f"edge {command}: speech taken as {locale} (no language identification: {why}; "
+              "--locale xx-XX names the language)", file=sys.stderr)
+    return locale
 
 
 def open_input(spec: str, raw_rate: int = 16000, raw_channels: int = 1) -> Iterator[np.ndarray]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.cli_errors import CliError
-from edge.commands.common import open_input, open_sink, profile_or_exit
+from edge.commands.common import open_input, open_sink, profile_or_exit, speech_locale
 from edge.pipeline.events import (
     ErrorRaised,
     Event,
@@ -101,6 +101,7 @@ class TurnPrinter:
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.assembly import FrontEnd, assemble, load_wake, wake_spec
     profile = profile_or_exit(args.profile)
+    args.locale = speech_locale(args.locale, profile, "run")
     live = args.input is None or args.realtime
     # Check what the user gave (the input, the microphone) before the models load and the speaker opens.
     chunks: Any = None
@@ -211,6 +212,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from edge.pipeline.loader import load_asr, load_endpointer
 
     profile = profile_or_exit(args.profile)
+    args.locale = speech_locale(args.locale, profile, "transcribe")
     chunks = open_input(args.file, args.raw_rate, args.raw_channels)
     endpointer = load_endpointer(profile)
     if args.locale == "auto":  # identify each utterance's language (multilingual Whisper)
@@ -248,8 +250,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--locale", default="en-US", help="language of the speech (default en-US); 'auto' identifies "
-                   "it per utterance and answers in it ('auto:de-DE': German until another language is heard)")
+    p.add_argument("--locale", help="language of the speech, e.g. en-US; 'auto' identifies it per utterance and "
+                   "answers in it ('auto:de-DE': German until another language is heard) (default: the profile's "
+                   "asr.locale: auto on desktop and rpi5, en-US on rpi4 and low-memory)")
     p.add_argument("--profile", help="device profile name or path (default: desktop)")
     p.add_argument("--raw-rate", type=int, default=16000, help="sample rate of raw s16le on stdin (default 16000)")
     p.add_argument("--raw-channels", type=int, default=1, help="channels of raw PCM on stdin (default 1)")

@@ -59,14 +59,13 @@ def _summary(inv: Any) -> str:
 
 
 def _default_locale(profile: Any) -> str:
-    """``auto`` where the profile can identify languages (its multilingual Whisper model installed), else en-US."""
-    from edge.asr.auto import auto_unavailable
+    """The profile's language of speech (``asr.locale``): ``auto`` where it can identify languages, else en-US."""
+    from edge.asr.auto import default_locale
 
-    why = auto_unavailable(profile)
+    locale, why = default_locale(profile)
     if why:
         _say("serve", f"requests that name no language are taken as en-US (no language identification: {why})")
-        return "en-US"
-    return "auto"
+    return locale
 
 
 async def _serve(args: argparse.Namespace, uri: str, host: str, lan: bool) -> None:
@@ -236,8 +235,8 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--lan", action="store_true", help="allow a host other machines can reach (e.g. tcp://0.0.0.0:10700)")
     s.add_argument("--profile", help="device profile name or path (default: desktop)")
     s.add_argument("--locale", help="language of requests that name none: a locale (en-US), 'auto' (identified per "
-                                    "turn and room, from en-US; auto:de-DE from German) (default: auto where the "
-                                    "profile has multilingual Whisper installed, else en-US)")
+                                    "turn and room, from en-US; auto:de-DE from German) (default: the profile's "
+                                    "asr.locale; auto only where its multilingual Whisper is installed)")
     s.add_argument("--locales", help="serve only these, comma-separated (default: every installed one)")
     s.add_argument("--data-dir", help="where lists, alarms and settings are kept (default: $XDG_DATA_HOME/edge)")
     s.add_argument("--token", help=f"shared token satellites must send (or ${TOKEN_ENV}); Home Assistant cannot")

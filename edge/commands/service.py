@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli_errors import CliError
-from edge.commands.common import profile_or_exit
+from edge.commands.common import profile_or_exit, speech_locale
 
 __all__ = ["add_parsers"]
 
@@ -38,7 +38,8 @@ def _spec(args: argparse.Namespace) -> Any:
     wake = args.wake or (profile.dialogue.wake_phrase if profile.dialogue.wake_phrase != "none" else "hey edge")
     return ServiceSpec(executable=Path(args.executable) if args.executable else default_executable(),
                        profile=str(profile.path) if args.profile and "/" in args.profile else profile.name,
-                       wake=wake, locale=args.locale, input_device=str(profile.audio.input_device),
+                       wake=wake, locale=speech_locale(args.locale, profile, "service"),
+                       input_device=str(profile.audio.input_device),
                        data_dir=data, working_dir=REPO_ROOT, system=system, user=user)
 
 
@@ -103,7 +104,7 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("action", choices=("install", "uninstall", "status"))
     s.add_argument("--profile", help="device profile name or path (default: rpi4)")
     s.add_argument("--wake", help="wake phrase (default: the profile's, else 'hey edge')")
-    s.add_argument("--locale", default="en-US", help="language of the speech (default en-US)")
+    s.add_argument("--locale", help="language of the speech: a locale or 'auto' (default: the profile's asr.locale)")
     scope = s.add_mutually_exclusive_group()
     scope.add_argument("--user-unit", dest="system", action="store_false", help="a user unit (default)")
     scope.add_argument("--system", action="store_true", help="a system unit in /etc/systemd/system (root)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli_errors import CliError
+from edge.commands.common import speech_locale
 
 __all__ = ["add_parsers", "cmd_tui", "settings_from_args"]
 
@@ -27,15 +28,14 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from edge.profiles import ProfileError, load_profile
     from edge.tui.worker import canonical_locale
 
-    locale = getattr(args, "locale", None) or "en-US"
+    try:
+        profile = load_profile(getattr(args, "profile", None))  # a wrong name is the user's to fix before the screen
+    except ProfileError as exc:
+        raise CliError(str(exc)) from None
+    locale = speech_locale(getattr(args, "locale", None), profile, "tui")
     if canonical_locale(locale) is None:
         raise CliError(f"--locale {locale}: not a MASSIVE locale; use e.g. en-US, de-DE or ko-KR")
     args.locale = canonical_locale(locale)
-    if getattr(args, "profile", None):
-        try:
-            load_profile(args.profile)  # a wrong name is the user's to fix before the screen takes over
-        except ProfileError as exc:
-            raise CliError(str(exc)) from None
     output = getattr(args, "output", None)
     if output not in (None, "none", "speaker") and not str(output).lower().endswith(".wav"):
         raise CliError(f"--output {output}: give a .wav file name, 'speaker' or 'none'")
@@ -56,8 +56,9 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("tui", help="the terminal app: live level, transcripts, intents, replies, alarms "
                                    "(also `edge` alone)")
     p.add_argument("--profile", help="device profile name or path (default: desktop)")
-    p.add_argument("--locale", default="en-US", help="language of the speech and the replies (default en-US); "
-                   "'auto': identified per utterance, answered in it ('auto:de-DE': German until another is heard)")
+    p.add_argument("--locale", help="language of the speech and the replies, e.g. en-US; 'auto': identified per "
+                   "utterance, answered in it ('auto:de-DE': German until another is heard) (default: the "
+                   "profile's asr.locale)")
     p.add_argument("--input-device", help="microphone name or index (default: the profile's)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--output-device", help="speaker name or index (default: the profile's)")

@@ -76,6 +76,7 @@ class Answerer:
         self.bus = bus
         self.locale = locale
         self.gate = SpeechGate()
+        self.heard_other = False  # this turn's language was heard but not followed (set by edge.pipeline.language)
 
     def respond(self, text: str, latency: TurnLatency | None = None, speech_end_t: float | None = None,
                 prepared: Prepared | None = None, heard: bool = False,
@@ -106,7 +107,7 @@ class Answerer:
         why = None
         if heard and evidence is not None:
             answering = getattr(getattr(self.router, "session", None), "pending", None) is not None
-            why = self.gate.reason_to_drop(text, evidence, parse, answering)
+            why = self.gate.reason_to_drop(text, evidence, parse, answering, self.heard_other)
         if why is not None and evidence is not None:
             self.bus.emit(SpeechDropped(text=text, reason=why, no_speech_prob=round(evidence.no_speech_prob, 3),
                                         avg_logprob=round(evidence.avg_logprob, 3),

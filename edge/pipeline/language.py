@@ -9,7 +9,11 @@ the profile has a voice for the language, else espeak-ng). Where espeak-ng canno
 
 A turn switches the locale only when its language can be trusted: an utterance with no words left once the wake
 phrase is taken off ("hey edge" alone), or with under :data:`MIN_SPEECH_S` of speech (a name, "Porcupine", a
-cough), keeps the current locale, whatever Whisper guessed; the event says it was kept and why. The ASR's own
+cough), or whose words the recogniser itself was unsure of (average log-probability under :data:`UNSURE_LOGPROB`,
+Whisper's own threshold: reversed English speech was heard as Welsh at 0.89 with -1.32, where every real command of
+`edge bench asr --multilingual` scored -0.07 to -0.74), keeps the current locale, whatever Whisper guessed; the
+event says it was kept and why, and the answerer is told (``heard_other``) so that its speech gate drops an unsure
+turn heard in another language. The ASR's own
 memory of the last locale (its :class:`~edge.asr.langid.LocaleChooser`, the fallback for an unsure turn) is set
 back to the locale in use, so the guess does not come back through the next unsure turn either.
 """
@@ -23,12 +27,12 @@ from typing import TYPE_CHECKING
 from edge.pipeline.events import EventBus, LanguageHeard, WarningRaised
 
 if TYPE_CHECKING:
-    from edge.asr.base import AsrResult
+    from edge.asr.base import AsrResult, SpeechEvidence
     from edge.pipeline.answer import Answerer
     from edge.pipeline.responder import Responder
     from edge.tts.base import TtsEngine
 
-__all__ = ["MIN_SPEECH_S", "TurnLanguage"]
+__all__ = ["MIN_SPEECH_S", "UNSURE_LOGPROB", "TurnLanguage"]
 
 _UNSET = object()
 
@@ -39,6 +43,7 @@ _UNSET = object()
 # wake words 0.65-1.16 s (11 of 13 under 1.0 s), the commands 1.0-3.5 s, but for one Chinese clip the endpointer
 # cut into 0.65-0.81 s pieces.
 MIN_SPEECH_S = 1.0
+UNSURE_LOGPROB = -1.0  # Whisper's log-probability threshold (as edge.pipeline.speech_gate's unsure_logprob)
 
 
 class TurnLanguage:
@@ -78,13 +83,16 @@ class TurnLanguage:
             self._voices[locale] = voice
             return voice
 
-    def untrusted(self, text: str | None, speech_s: float | None) -> str:
+    def untrusted(self, text: str | None, speech_s: float | None, evidence: SpeechEvidence | None = None) -> str:
         """Why a turn's language cannot be trusted to switch the locale ("" when it can): ``text`` is the
-        transcript without the wake phrase, ``speech_s`` the seconds of speech it came from (None: unknown)."""
+        transcript without the wake phrase, ``speech_s`` the seconds of speech it came from (None: unknown),
+        ``evidence`` the recogniser's signals (None: none)."""
         if text is not None and not any(ch.isalnum() for ch in text):
             return "only the wake phrase" if text == "" else "no words"
         if speech_s is not None and speech_s < self.min_speech_s:
             return f"{speech_s:.1f} s of speech: too short to tell"
+        if evidence is not None and evidence.avg_logprob < UNSURE_LOGPROB:
+            return f"the recogniser was unsure of the words (log-probability {evidence.avg_logprob:.2f})"
         return ""
 
     def follow(self, result: AsrResult, answerer: Answerer, responder: Responder, bus: EventBus, *,
@@ -92,13 +100,15 @@ class TurnLanguage:
         """Take the turn's locale from ``result``: report it, and point the answerer and the responder (its voice)
         at it. Returns the locale (the current one when the ASR identified no language, or when :meth:`untrusted`
         says the turn cannot switch it). ``asr``: the engine whose ``chooser`` is set back to the locale in use."""
+        answerer.heard_other = False
         if not result.language:
             return self.current
         locale = self.locale_of(result)
         probability = float(result.language_probability or 0.0)
-        kept = self.untrusted(text, speech_s) if locale != self.current else ""
+        kept = self.untrusted(text, speech_s, result.evidence) if locale != self.current else ""
         if kept:
             locale = self.current
+            answerer.heard_other = True
         bus.emit(LanguageHeard(language=result.language, probability=round(probability, 3), locale=locale,
                                confident=probability >= self.threshold and not kept,
                                switched=locale != self.current, kept=kept))

@@ -14,7 +14,11 @@ Whisper uses for the same purpose, and the NLU's confidence for the borderline c
   command (a beam search makes them fluent enough for the catch-all: reversed speech heard as "I wonder the
   naps and I'm sure we'll try to let you miss always now." is general_quirky at 0.66). While the assistant
   waits for an answer to its question the bar is lower (``answer_logprob``): a short "yes" or "seven" is
-  unsure by nature there, but a question asked in reply to noise must not let the next noise through.
+  unsure by nature there, but a question asked in reply to noise must not let the next noise through;
+- with ``--locale auto``, the text is improbable and was heard in a language other than the one in use
+  (``other_language``: :mod:`edge.pipeline.language` kept the locale): reversed English speech came out as
+  fluent-looking Welsh that the NLU took for a question at 0.84, where no real command of another language
+  scored under -0.74.
 
 Typed text and engines without these signals (Vosk) are never dropped here. No word list is involved.
 Measured by ``edge bench false-turns`` (docs/benchmarks/false_turns.md).
@@ -46,9 +50,10 @@ class SpeechGate:
     nlu_sure: float = 0.6
 
     def reason_to_drop(self, text: str, evidence: SpeechEvidence | None, parse: Parse | None,
-                       answering: bool = False) -> str | None:
+                       answering: bool = False, other_language: bool = False) -> str | None:
         """Why ``text`` should not be answered (a short phrase), or None to answer it. ``answering``: a
-        question of the assistant's is open (a lower bar for the recogniser's log probability)."""
+        question of the assistant's is open (a lower bar for the recogniser's log probability);
+        ``other_language``: the language heard was not the one in use and was not followed."""
         if evidence is None:
             return None
         if not text.strip():
@@ -57,6 +62,8 @@ class SpeechGate:
             return "the recogniser heard no speech"
         if evidence.compression_ratio > self.compression_ratio:
             return "the transcript repeats itself"
+        if other_language and evidence.avg_logprob < self.unsure_logprob:
+            return "the recogniser was unsure and heard another language"
         nlu_unsure = (parse is None or parse.out_of_domain or parse.confidence < self.nlu_sure
                       or parse.intent in _ASKS_NOTHING)
         if evidence.avg_logprob < (self.answer_logprob if answering else self.unsure_logprob) and nlu_unsure:

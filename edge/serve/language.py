@@ -154,7 +154,7 @@ class ServeLanguage:
         kept = ""
         if locale != before:
             words = strip_wake_phrase(text, wake) if wake else text
-            kept = room.untrusted(words, self.speech_seconds(samples))
+            kept = room.untrusted(words, self.speech_seconds(samples), result.evidence)
             if kept:
                 locale = before
         room.current = locale
