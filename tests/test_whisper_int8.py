@@ -48,6 +48,15 @@ def test_the_copy_is_reused_remade_when_stale_and_an_int8_model_is_loaded_as_it_
     os.utime(source / "model.bin", ns=(made + 10**9, made + 10**9))  # the installed model changed
     second = int8_folder(source, cache=cache)
     assert second != first and (second / "model.bin").is_file()
+    assert not first.exists()  # the stale copy of the same source is gone, not left to fill the disk
+    gone = tmp_path / "gone"  # a checkout deleted since its copy was made: that copy goes with the next one made
+    shutil.copytree(source, gone)
+    orphan = int8_folder(gone, cache=cache)
+    shutil.rmtree(gone)
+    other = tmp_path / "other-src"
+    shutil.copytree(source, other)
+    third = int8_folder(other, cache=cache)
+    assert not orphan.exists() and second.is_dir() and third.is_dir()  # a copy whose source is there stays
     assert int8_folder(second, cache=tmp_path / "other") == second  # int8 already: nothing to convert
     assert requantize(second / "model.bin", tmp_path / "unused.bin") == 0
     assert not (tmp_path / "unused.bin").exists()

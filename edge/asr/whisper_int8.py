@@ -7,8 +7,10 @@ CTranslate2's own rule (``ctranslate2.specs.model_spec``: one scale per output r
 weights are the ones the runtime would have made; transcripts are unchanged.
 
 The copy lives in ``<models cache>/int8/<name>-<hash of the source's path, size and mtime>/``, written to a
-temporary folder and renamed into place. Whenever it cannot be made or used (a read-only or full disk, a format
-this reader does not know), the original folder is loaded as before.
+temporary folder and renamed into place. Making one removes the copies it replaces: those of the same source
+path made before the model changed, and those whose source no longer exists (a deleted checkout or venv), so
+the cache does not grow by a whole model for each. Whenever it cannot be made or used (a read-only or full
+disk, a format this reader does not know), the original folder is loaded as before.
 """
 
 from __future__ import annotations
@@ -148,6 +150,20 @@ def _usable(folder: Path, key: dict[str, object]) -> bool:
         return False
 
 
+def _prune(made: Path, key: dict[str, object]) -> None:
+    """Remove the other copies in ``made``'s cache folder that nothing loads any more (see the module docstring).
+    A copy that another process is writing (``.part-``) or whose stamp cannot be read is left alone."""
+    for other in made.parent.iterdir():
+        if other == made or ".part-" in other.name or not other.is_dir():
+            continue
+        try:
+            source = json.loads((other / _STAMP).read_text())["source"]["path"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if source == key["path"] or not Path(source).exists():
+            shutil.rmtree(other, ignore_errors=True)
+
+
 def int8_folder(folder: Path, cache: Path | None = None) -> Path:
     """The folder to load: an int8 copy of ``folder`` in the cache (made now if missing or stale), or ``folder``
     itself when its weights are int8 already or no copy can be made."""
@@ -174,6 +190,7 @@ def int8_folder(folder: Path, cache: Path | None = None) -> Path:
         (tmp / _STAMP).write_text(json.dumps(stamp))
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
+        _prune(dest, key)
     except (OSError, ValueError, struct.error, IndexError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if _usable(dest, key):  # another process made it first
