@@ -209,11 +209,13 @@ class NluModel:
             probs = np.exp(intent_logits - intent_logits.max(-1, keepdims=True))
             probs /= probs.sum(-1, keepdims=True)
             if self.charngrams is not None:  # the second opinion: see edge.nlu.charngrams
-                w = self.charngrams.weight
-                probs = (1 - w) * probs + w * np.stack([self.charngrams.probs(t[2]) for t in todo])
+                best, confs = self.charngrams.combine(probs, np.stack([self.charngrams.probs(t[2]) for t in todo]))
+            else:
+                best = probs.argmax(-1)
+                confs = probs[np.arange(len(todo)), best]
             for r, (i, text, cleaned, pieces, own) in enumerate(todo):
-                k = int(probs[r].argmax())
-                conf = float(probs[r, k])
+                k = int(best[r])
+                conf = float(confs[r])
                 intent = self.labels.intents[k]
                 spans = self._slots(slot_logits[r], pieces, cleaned)
                 slots = [Slot(t, text[s:e], s, e) for t, s, e in spans]
