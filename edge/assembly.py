@@ -27,6 +27,7 @@ from edge.pipeline.assistant import Pipeline
 from edge.pipeline.events import EventBus, WarningRaised
 from edge.pipeline.listening import WakeDetector
 from edge.pipeline.loader import PipelineError, load_asr, load_endpointer, load_nlu, load_tts
+from edge.pipeline.speech_gate import AUTO_GATE
 from edge.profiles import DialogueSettings, Profile
 from edge.skills.contract import Router
 
@@ -268,6 +269,7 @@ def assemble(profile: Profile, locale: str = "en-US", front: FrontEnd | None = N
     )
     if auto and asr is not None:
         pipeline.language = _turn_language(profile, locale, front, asr, tts, router)
+        pipeline.answerer.gate = AUTO_GATE  # Whisper base: a stricter line for improbable text
     session = getattr(router, "session", None)
     if session is not None:  # the router's dialogue keeps the same follow-up window as the turn-taking
         session.follow_up_s = dialogue.follow_up_s

@@ -86,6 +86,24 @@ def test_unsure_words_in_a_language_not_followed_are_dropped_whatever_the_nlu_sa
     assert gate.reason_to_drop("Mach alle Licht aus", german, _parse("x", 0.9), other_language=True) is None
 
 
+def test_the_auto_gate_draws_the_improbable_line_higher_for_whisper_base() -> None:
+    from edge.pipeline.speech_gate import AUTO_GATE
+
+    # reversed speech as Whisper base wrote it in auto mode: fluent, improbable, and asking for nothing sure
+    quirky = _parse("You know, and then the best are from all in it.", 0.24, intent="general_quirky")
+    evidence = SpeechEvidence(0.05, -0.93, 1.1)
+    assert SpeechGate().reason_to_drop(quirky.text, evidence, quirky) is None
+    assert AUTO_GATE.reason_to_drop(quirky.text, evidence, quirky) == (
+        "the recogniser was unsure and the words ask for nothing")
+    command = _parse("turn the lights off please", 0.97, intent="iot_hue_lightoff")  # a sure intent is answered
+    assert AUTO_GATE.reason_to_drop(command.text, evidence, command) is None
+    # the other-language rule keeps its own line (-1): a sure short turn kept in the locale in use is answered
+    licht = _parse("Licht aus", 0.9, intent="iot_hue_lightoff")
+    assert AUTO_GATE.reason_to_drop("Licht aus", SpeechEvidence(0.05, -0.9, 1.0), licht, other_language=True) is None
+    assert AUTO_GATE.reason_to_drop("Licht aus", SpeechEvidence(0.05, -1.1, 1.0), licht, other_language=True) == (
+        "the recogniser was unsure and heard another language")
+
+
 def test_no_signals_no_judgement() -> None:
     assert SpeechGate().reason_to_drop("hmm", None, _parse("hmm", 0.1, True)) is None  # typed text, Vosk
 

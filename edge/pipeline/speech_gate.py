@@ -20,6 +20,14 @@ Whisper uses for the same purpose, and the NLU's confidence for the borderline c
   fluent-looking Welsh that the NLU took for a question at 0.84, where no real command of another language
   scored under -0.74.
 
+With ``--locale auto`` the recogniser is Whisper base, which writes more fluent text from a voice with no words
+than tiny.en does, at higher log-probabilities: :data:`AUTO_GATE` draws the "improbable" line at -0.8 instead of
+-1. Chosen on dev data (`edge bench spoken-set --split dev`, 150 en-US dev utterances read by Piper and espeak-ng,
+and 4 minutes of reversed Piper speech from seed 1, the test's being seed 0): -1 answered 30 of 70 reversed
+stretches and dropped 6 of the 300 commands (1 of the 249 the NLU had right); -0.8 answered 9 and dropped 11 (2
+of 249); -0.6 answered 6 for 18 (4). The language-identification probability as a signal did worse (under 0.8:
+13 answered for 21 dropped, 6 right).
+
 Typed text and engines without these signals (Vosk) are never dropped here. No word list is involved.
 Measured by ``edge bench false-turns`` (docs/benchmarks/false_turns.md).
 """
@@ -33,7 +41,7 @@ if TYPE_CHECKING:
     from edge.asr.base import SpeechEvidence
     from edge.nlu.runtime import Parse
 
-__all__ = ["SpeechGate"]
+__all__ = ["AUTO_GATE", "SpeechGate"]
 
 _ASKS_NOTHING = frozenset({"general_quirky"})
 
@@ -48,6 +56,7 @@ class SpeechGate:
     unsure_logprob: float = -1.0
     answer_logprob: float = -1.5
     nlu_sure: float = 0.6
+    other_language_logprob: float = -1.0  # as edge.pipeline.language's UNSURE_LOGPROB
 
     def reason_to_drop(self, text: str, evidence: SpeechEvidence | None, parse: Parse | None,
                        answering: bool = False, other_language: bool = False) -> str | None:
@@ -62,10 +71,13 @@ class SpeechGate:
             return "the recogniser heard no speech"
         if evidence.compression_ratio > self.compression_ratio:
             return "the transcript repeats itself"
-        if other_language and evidence.avg_logprob < self.unsure_logprob:
+        if other_language and evidence.avg_logprob < self.other_language_logprob:
             return "the recogniser was unsure and heard another language"
         nlu_unsure = (parse is None or parse.out_of_domain or parse.confidence < self.nlu_sure
                       or parse.intent in _ASKS_NOTHING)
         if evidence.avg_logprob < (self.answer_logprob if answering else self.unsure_logprob) and nlu_unsure:
             return "the recogniser was unsure and the words ask for nothing"
         return None
+
+
+AUTO_GATE = SpeechGate(unsure_logprob=-0.8)  # --locale auto (Whisper base): see the module docstring
