@@ -145,6 +145,8 @@ def test_profile_check_and_bad_profile(tmp_path: Path) -> None:
     proc = edge("profile", "check", "desktop", "--no-measure")
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     assert "whisper-tiny-en" in proc.stdout.decode() and "sha256 verified" in proc.stdout.decode()
+    auto = edge("profile", "check", "desktop", "--locale", "auto", "--no-measure").stdout.decode()
+    assert "whisper-base" in auto and "piper-en-us-joe-medium" in auto  # auto's first voice: en-US's, not espeak
     bad = tmp_path / "bad.toml"
     bad.write_text((REPO / "device_profiles" / "desktop.toml").read_text().replace('engine = "auto"',
                                                                                     'engine = "festival"'))

@@ -14,6 +14,7 @@ __all__ = ["add_parsers", "check_profile"]
 
 def _models_of(profile: Any, locales: list[str], manifest: Any) -> list[tuple[str, str, str]]:
     """(stage, locale, model id or path) for everything the profile would load for ``locales``."""
+    from edge.asr.auto import auto_fallback
     from edge.models import ModelError
     from edge.pipeline.loader import PipelineError, asr_model_for
 
@@ -23,11 +24,12 @@ def _models_of(profile: Any, locales: list[str], manifest: Any) -> list[tuple[st
             rows.append(("asr", locale, asr_model_for(profile, locale, manifest)))
         except (PipelineError, ModelError) as exc:
             rows.append(("asr", locale, f"! {exc}"))
-        voice = profile.tts_voice(locale)
+        spoken = auto_fallback(locale) or locale  # auto: the first voice is the fallback locale's (en-US)
+        voice = profile.tts_voice(spoken)
         if profile.tts.engine == "espeak-ng":
             voice = "espeak-ng"
         elif voice in (None, "auto"):
-            found = manifest.for_locale("tts", locale)
+            found = manifest.for_locale("tts", spoken)
             voice = found[0].id if found and profile.tts.engine != "espeak-ng" else "espeak-ng"
         rows.append(("tts", locale, voice))
     return rows
