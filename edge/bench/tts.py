@@ -99,10 +99,11 @@ def run_tts_bench(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             with guard.stage(f"tts: {engine_name} {locale}"):
                 try:
+                    weights = profile.tts.piper_weights
                     if engine_name in ("piper", "espeak-ng"):
-                        engine = create_tts(locale, engine=engine_name, threads=threads)
+                        engine = create_tts(locale, engine=engine_name, threads=threads, piper_weights=weights)
                     else:  # a manifest voice by id (--voices)
-                        engine = create_tts(locale, voice=engine_name, threads=threads)
+                        engine = create_tts(locale, voice=engine_name, threads=threads, piper_weights=weights)
                 except TtsError as exc:
                     rows.append({"locale": locale, "engine": engine_name, "skipped": str(exc)})
                     continue

@@ -8,7 +8,8 @@ was set against. A file without ``choice_weight`` (older) takes the arithmetic m
 4-character n-gram of each lower-cased word padded with a space on both sides (as scikit-learn's ``char_wb``),
 hashed with CRC-32 into ``n_features`` buckets; term frequency ``1 + log(count)`` times the bucket's idf, the row
 scaled to unit length. On disk the weights are 4-bit (-7..7, two to a byte, one scale per intent: the 99.99th
-percentile of its weights' size / 7) and the idf 8-bit, so the file is about 1.5 MB; in memory, int8.
+percentile of its weights' size / 7) and the idf 8-bit, so the file is about 1.5 MB; in memory too (a row is
+unpacked when an n-gram uses it).
 ``tools/train_charngrams.py`` trains it with the same :func:`features`, so training and the device compute the
 same numbers.
 """
@@ -88,7 +89,16 @@ class CharNgramIntents:
         self.n_features = len(self.idf)
         if packed.dtype != np.uint8 or packed.size * 2 != self.n_features * len(names):
             raise ValueError(f"{path.name}: {packed.size} packed weights for {self.n_features} x {len(names)}")
-        self.weights = unpack4(packed).reshape(self.n_features, len(names))  # int8 [n_features, n_intents]
+        self.n_intents = len(names)
+        # kept 4-bit as stored (3.9 MB instead of 7.9 as int8): only the rows of an utterance's n-grams are unpacked
+        self.packed = packed.reshape(self.n_features, -1) if self.n_intents % 2 == 0 else unpack4(packed).reshape(
+            self.n_features, self.n_intents)
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        """The int8 weights of buckets ``idx`` ([len(idx), n_intents])."""
+        if self.packed.dtype == np.int8:  # an odd intent count: stored unpacked
+            return np.asarray(self.packed[idx])
+        return unpack4(self.packed[idx].reshape(-1)).reshape(len(idx), self.n_intents)
 
     def logits(self, text: str) -> np.ndarray:
         tf = features(text, self.n_features)
@@ -97,7 +107,7 @@ class CharNgramIntents:
         idx = np.fromiter(tf.keys(), dtype=np.int64, count=len(tf))
         val = np.fromiter(tf.values(), dtype=np.float32, count=len(tf)) * self.idf[idx]
         val /= max(float(np.linalg.norm(val)), 1e-12)
-        out: np.ndarray = (val @ self.weights[idx].astype(np.float32)) * self.scale + self.bias
+        out: np.ndarray = (val @ self.rows(idx).astype(np.float32)) * self.scale + self.bias
         return out
 
     def probs(self, text: str) -> np.ndarray:

@@ -113,8 +113,11 @@ class NluModel:
 
         from edge.models import ModelError, check_file
 
+        weights = path.with_name(path.name + ".data")  # the embedding table, memory-mapped (tools.export_nlu)
         try:
             check_file(path)  # sha256 against models/manifest.toml, cached by size and mtime
+            if weights.is_file():
+                check_file(weights)
         except ModelError as e:
             raise NluModelError(str(e)) from None
         self.tokenizer = _load_tokenizer(folder, compact)
@@ -127,7 +130,11 @@ class NluModel:
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            raise NluModelError(f"NLU model {path} is corrupt or not an ONNX model ({type(e).__name__}); "
+            if not weights.is_file() and weights.name in str(e):
+                raise NluModelError(f"NLU model weights missing: {weights} (restore them with "
+                                    "`git checkout -- models/nlu`)") from None
+            also = f" (or its weights file {weights.name})" if weights.is_file() else ""
+            raise NluModelError(f"NLU model {path}{also} is corrupt or not an ONNX model ({type(e).__name__}); "
                                 "restore it with `git checkout -- models/nlu`") from None
         n_intents = self.session.get_outputs()[0].shape[-1]
         if isinstance(n_intents, int) and n_intents != len(self.labels.intents):

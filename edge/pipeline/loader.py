@@ -90,7 +90,7 @@ def load_tts(profile: Profile, locale: str, voice: str | None = None) -> TtsEngi
         chosen = None
     try:
         return create_tts(locale, voice=chosen, threads=profile.tts.threads, engine=profile.tts.engine,
-                          speed=profile.tts.speed)
+                          speed=profile.tts.speed, piper_weights=profile.tts.piper_weights)
     except (TtsError, ModelError) as exc:
         raise PipelineError(str(exc)) from None
 

@@ -62,8 +62,8 @@ def _looks_like_path(voice: str | Path) -> bool:
     return isinstance(voice, Path) or text.endswith(".onnx") or os.sep in text or "/" in text or Path(text).exists()
 
 
-def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, threads: int, speed: float
-                         ) -> TtsEngine:
+def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, threads: int, speed: float,
+                         piper_weights: str = "float32") -> TtsEngine:
     if entry.kind != "tts":
         raise TtsError(f"model {entry.id} is a {entry.kind} model, not a voice: pass a tts model id or a .onnx path")
     if entry.engine == "kokoro-ja":  # a neural Japanese voice (edge.tts.kokoro_engine)
@@ -86,7 +86,8 @@ def _piper_from_manifest(entry: ModelEntry, manifest: Manifest, locale: str, thr
         path = require(entry.id, manifest)
     except ModelError as exc:
         raise TtsError(f"Piper voice {entry.path} unavailable: {exc}") from None
-    return PiperTts(path, locale=locale, threads=threads, speed=speed, hint=entry.install_hint())
+    return PiperTts(path, locale=locale, threads=threads, speed=speed, hint=entry.install_hint(),
+                    weights=piper_weights)
 
 
 def create_tts(
@@ -98,6 +99,7 @@ def create_tts(
     *,
     pitch: int = 50,
     manifest: Manifest | None = None,
+    piper_weights: str = "float32",
 ) -> TtsEngine:
     """Load a voice for ``locale``.
 
@@ -105,7 +107,8 @@ def create_tts(
     ``.onnx.json`` beside it), or, with ``engine="espeak-ng"``, an espeak-ng voice name ("de", "en-us+f3").
     ``engine="auto"`` uses Piper when a voice path or id is given or the manifest has a voice for the locale
     (same tag, else same language), and espeak-ng with the locale's voice otherwise. ``pitch`` (0-99) is
-    espeak-ng only. Raises :class:`TtsError` with a one-line message saying what to do.
+    espeak-ng only. ``piper_weights="int8"`` loads a Piper voice's int8 copy (:mod:`edge.tts.piper_int8`).
+    Raises :class:`TtsError` with a one-line message saying what to do.
     """
     kind = _ALIASES.get(str(engine).lower(), str(engine).lower())
     if kind not in ENGINES:
@@ -117,7 +120,7 @@ def create_tts(
             raise TtsError(f"{voice} is a Piper voice file, not an espeak-ng voice: use engine='piper' or 'auto'")
         return EspeakTts(locale, voice=os.fspath(voice) if voice is not None else None, speed=speed, pitch=pitch)
     if voice is not None and _looks_like_path(voice):
-        return PiperTts(voice, locale=locale, threads=threads, speed=speed)
+        return PiperTts(voice, locale=locale, threads=threads, speed=speed, weights=piper_weights)
     try:
         m = manifest or load_manifest()
     except ModelError as exc:
@@ -125,7 +128,7 @@ def create_tts(
     if voice is not None:
         entry = m.entries.get(str(voice))
         if entry is not None:
-            return _piper_from_manifest(entry, m, locale, threads, speed)
+            return _piper_from_manifest(entry, m, locale, threads, speed, piper_weights)
         if kind == "auto":
             try:
                 if str(voice).split("+")[0].lower() in espeak_voices():
@@ -136,7 +139,7 @@ def create_tts(
         raise TtsError(f"unknown voice {voice!r}: pass a Piper .onnx path or a manifest voice ({known})")
     entry = piper_voice_for(locale, m)
     if entry is not None:
-        return _piper_from_manifest(entry, m, locale, threads, speed)
+        return _piper_from_manifest(entry, m, locale, threads, speed, piper_weights)
     if kind == "piper":
         raise TtsError(f"no Piper voice for {locale} in {m.path}: pass voice='path/to/voice.onnx' "
                        f"or use engine='espeak-ng'")

@@ -56,7 +56,10 @@ class PiperTts(TtsEngine):
         speed: float = 1.0,
         config_path: str | os.PathLike[str] | None = None,
         hint: str = DEFAULT_HINT,
+        weights: str = "float32",
     ) -> None:
+        """``weights="int8"``: load the voice's int8 copy (:mod:`edge.tts.piper_int8`, made once), or the voice
+        as it is, with a warning, when no copy can be made."""
         import onnxruntime as ort
         from piper import PiperConfig, PiperVoice, SynthesisConfig
 
@@ -64,6 +67,8 @@ class PiperTts(TtsEngine):
             raise TtsError(f"threads must be a positive integer, got {threads!r}")
         if not speed > 0:
             raise TtsError(f"speed must be a positive factor (1.0 = normal), got {speed!r}")
+        if weights not in ("float32", "int8"):
+            raise TtsError(f"Piper weights must be 'float32' or 'int8', got {weights!r}")
         self.model_path = Path(model_path)
         self.config_path = Path(config_path) if config_path is not None else Path(f"{self.model_path}.json")
         if not self.model_path.is_file():
@@ -80,10 +85,19 @@ class PiperTts(TtsEngine):
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        load = self.model_path
+        if weights == "int8":
+            from edge.tts.piper_int8 import int8_voice
+
+            load = int8_voice(self.model_path) or self.model_path
+        self.weights = "int8" if load != self.model_path else "float32"
         try:
-            session = ort.InferenceSession(str(self.model_path), sess_options=options,
+            session = ort.InferenceSession(str(load), sess_options=options,
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/RuntimeException types
+            if load != self.model_path:
+                raise TtsError(f"the int8 copy of Piper voice {self.model_path.name} is damaged: delete "
+                               f"{load.parent} (it is made again at the next start)") from None
             reason = _one_line(exc).replace(str(self.model_path), "").rsplit(":", 1)[-1].strip()[:80]
             raise TtsError(f"Piper voice {self.model_path} is corrupt or not an ONNX model ({reason}); "
                            f"{hint}") from None
@@ -113,4 +127,5 @@ class PiperTts(TtsEngine):
         return np.clip(audio, -1.0, 1.0).astype(np.float32).reshape(-1)
 
     def __repr__(self) -> str:
-        return f"PiperTts({self.model_path.name!r}, locale={self.locale!r}, rate={self.rate}, threads={self.threads})"
+        return (f"PiperTts({self.model_path.name!r}, locale={self.locale!r}, rate={self.rate}, threads={self.threads}, "
+                f"weights={self.weights!r})")
