@@ -154,6 +154,15 @@ def test_profile_check_and_bad_profile(tmp_path: Path) -> None:
     assert "bad.toml" in line and "tts.engine" in line and "'espeak-ng'" in line
 
 
+def test_profile_check_makes_the_int8_voice(tmp_path: Path) -> None:
+    """rpi4 asks for Piper's int8 copy: the check (the Pi installer runs it) makes it, not the first start."""
+    proc = edge("profile", "check", "rpi4", "--no-measure", env={"XDG_CACHE_HOME": str(tmp_path)})
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out + proc.stderr.decode()
+    assert "student-int8.onnx.data: ok" in out and "piper-en-us-joe-medium (int8): ok (int8 copy: " in out
+    assert len(list((tmp_path / "edge" / "models" / "piper-int8").glob("*/voice.onnx"))) == 1
+
+
 def test_unknown_microphone_is_one_line(pulse_null_sink: str) -> None:
     line = one_line_error(edge("run", "--input-device", "no-such-microphone-xyz", timeout=60))
     assert "no-such-microphone-xyz" in line

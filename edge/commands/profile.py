@@ -19,6 +19,9 @@ def _models_of(profile: Any, locales: list[str], manifest: Any) -> list[tuple[st
     from edge.pipeline.loader import PipelineError, asr_model_for
 
     rows = [("vad", "*", "silero-vad-v6"), ("nlu", "*", str(profile.nlu.model))]
+    weights = profile.nlu.model.with_name(profile.nlu.model.name + ".data")  # its memory-mapped embedding table
+    if weights.is_file():
+        rows.append(("nlu", "*", str(weights)))
     for locale in locales:
         try:
             rows.append(("asr", locale, asr_model_for(profile, locale, manifest)))
@@ -59,6 +62,30 @@ def _size_and_status(model: str, manifest: Any) -> tuple[float | None, str]:
     return None, f"missing: {path}"
 
 
+def _piper_int8_status(voice: str, manifest: Any) -> tuple[float | None, str] | None:
+    """For a Piper voice under ``piper_weights = "int8"``: make its int8 copy now (once; the first start would
+    otherwise), and say where it is. None for a voice that is not Piper's."""
+    from pathlib import Path
+
+    from edge.models import ModelError, require
+    from edge.tts.piper_int8 import int8_voice
+
+    entry = manifest.entries.get(voice)
+    if entry is not None and entry.kind == "tts" and entry.engine in (None, "piper"):
+        try:
+            path = Path(require(entry.id, manifest))
+        except ModelError:
+            return None  # its own row reports it
+    elif voice.endswith(".onnx") and Path(voice).is_file():
+        path = Path(voice)
+    else:
+        return None
+    copy = int8_voice(path)
+    if copy is None:
+        return None, "float weights used (no int8 copy could be made: see the warning above)"
+    return copy.stat().st_size / 1e6, f"ok (int8 copy: {copy})"
+
+
 def check_profile(name: str, locales: list[str], measure: bool) -> dict[str, Any]:
     from edge.models import load_manifest
     from edge.pipeline.memprobe import measure as probe
@@ -73,6 +100,11 @@ def check_profile(name: str, locales: list[str], measure: bool) -> dict[str, Any
         report["ok"] &= ok
         report["models"].append({"stage": stage, "locale": locale, "model": model, "size_mb": size,
                                  "status": status, "ok": ok})
+        if stage == "tts" and ok and profile.tts.piper_weights == "int8":
+            made = _piper_int8_status(model, manifest)
+            if made is not None:
+                report["models"].append({"stage": stage, "locale": locale, "model": f"{model} (int8)",
+                                         "size_mb": made[0], "status": made[1], "ok": True})
     if measure and report["ok"]:
         for locale in locales:
             mem: dict[str, Any] = {}
