@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="'train' (train it now on the data's train split), a saved .pkl, or 'none'")
     p.add_argument("--save-baseline", type=Path, help="keep the baseline trained in this run here (.pkl)")
     p.add_argument("--profile", help="device profile: its NLU threads and memory budget (default: desktop)")
-    p.add_argument("--latency-samples", type=int, default=400)
+    p.add_argument("--latency-samples", type=int, default=400, help="utterances timed at batch 1 (0: no latency)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="results folder")
     p.add_argument("--report", type=Path, help="also write the Markdown table here (docs/benchmarks/nlu.md)")
 
@@ -73,6 +73,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _percentile(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def _model_bytes(path: Path) -> int:
+    """The ONNX file and its external weights beside it (``<name>.data``, tools.export_nlu), if any."""
+    weights = path.with_name(path.name + ".data")
+    return path.stat().st_size + (weights.stat().st_size if weights.is_file() else 0)
 
 
 def _latency(model_path: Path, threads: int, texts: list[str], charngrams: bool) -> dict:
@@ -260,9 +266,9 @@ def _run(args: argparse.Namespace, profile: Any) -> int:
             "name": name, "model": str(path), "eval_seconds": round(time.time() - t0, 1),
             "massive_slot_f1": {"average": average(massive).slot_f1,
                                 "per_locale": {k: v.slot_f1 for k, v in massive.items()}},
-            "size_mb": round((path.stat().st_size + (charngrams.stat().st_size if with_ngrams else 0)) / 1e6, 1),
-            "latency_1": _latency(path, 1, lat_texts, with_ngrams),
-            "latency_n": _latency(path, profile.nlu.threads, lat_texts, with_ngrams),
+            "size_mb": round((_model_bytes(path) + (charngrams.stat().st_size if with_ngrams else 0)) / 1e6, 1),
+            "latency_1": _latency(path, 1, lat_texts, with_ngrams) if lat_texts else None,
+            "latency_n": _latency(path, profile.nlu.threads, lat_texts, with_ngrams) if lat_texts else None,
             "peak_rss_mb": peak,
             "average": asdict(average(scores)), "per_locale": {k: asdict(v) for k, v in scores.items()},
         })
