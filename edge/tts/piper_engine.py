@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +91,15 @@ class PiperTts(TtsEngine):
             from edge.tts.piper_int8 import int8_voice
 
             load = int8_voice(self.model_path) or self.model_path
-        self.weights = "int8" if load != self.model_path else "float32"
         try:
-            session = ort.InferenceSession(str(load), sess_options=options,
-                                           providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(load), sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/RuntimeException types
-            if load != self.model_path:
-                raise TtsError(f"the int8 copy of Piper voice {self.model_path.name} is damaged: delete "
-                               f"{load.parent} (it is made again at the next start)") from None
-            reason = _one_line(exc).replace(str(self.model_path), "").rsplit(":", 1)[-1].strip()[:80]
-            raise TtsError(f"Piper voice {self.model_path} is corrupt or not an ONNX model ({reason}); "
-                           f"{hint}") from None
+            if load == self.model_path:
+                reason = _one_line(exc).replace(str(self.model_path), "").rsplit(":", 1)[-1].strip()[:80]
+                raise TtsError(f"Piper voice {self.model_path} is corrupt or not an ONNX model ({reason}); "
+                               f"{hint}") from None
+            load, session = self._remade(ort, load, options)
+        self.weights = "int8" if load != self.model_path else "float32"
         self.voice = PiperVoice(session=session, config=config)
         self.locale = locale
         self.threads = threads
@@ -108,6 +107,18 @@ class PiperTts(TtsEngine):
         self.rate = int(config.sample_rate)
         self.syn_config = SynthesisConfig(length_scale=config.length_scale / self.speed)
         self.max_phonemes = MAX_PHONEMES
+
+    def _remade(self, ort: Any, damaged: Path, options: Any) -> tuple[Path, Any]:
+        """A damaged int8 copy (a disk error, an interrupted write) is made once more, then loaded."""
+        from edge.tts.piper_int8 import int8_voice
+
+        shutil.rmtree(damaged.parent, ignore_errors=True)
+        load = int8_voice(self.model_path) or self.model_path
+        try:
+            return load, ort.InferenceSession(str(load), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - said in one line
+            raise TtsError(f"the int8 copy of Piper voice {self.model_path.name} is damaged and could not be made "
+                           f"again: delete {load.parent}, or set piper_weights = \"float32\" in the profile") from None
 
     def _synthesize_sentence(self, sentence: str) -> np.ndarray:
         """Piper's ``synthesize``, one inference per piece of at most :data:`MAX_PHONEMES` phonemes (a long
