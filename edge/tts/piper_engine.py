@@ -117,6 +117,8 @@ class PiperTts(TtsEngine):
         try:
             return load, ort.InferenceSession(str(load), sess_options=options, providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - said in one line
+            if load == self.model_path:  # no copy could be made, and the voice itself does not load
+                raise TtsError(f"Piper voice {self.model_path} is corrupt or not an ONNX model") from None
             raise TtsError(f"the int8 copy of Piper voice {self.model_path.name} is damaged and could not be made "
                            f"again: delete {load.parent}, or set piper_weights = \"float32\" in the profile") from None
 
