@@ -157,6 +157,7 @@ def test_pipeline_suite_scores_from_audio_and_resumes(spoken: Path, tmp_path: Pa
     assert not list(out.glob("*.partial.jsonl"))  # finished: the resume file is gone
     md = (out / "pipeline-desktop.md").read_text()
     assert "intent accuracy" in md and "target >= 85%" in md
+    assert "<= 600 MiB: not measured" in md  # --no-memory: no verdict on a figure that was not taken
 
 
 def test_all_runs_suites_skips_finished_ones_and_renders_the_report(spoken: Path, tmp_path: Path,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -73,14 +74,15 @@ def externalise(path: Path, min_bytes: int = 1 << 20) -> Path:
     return data
 
 
-def compare(fp32: Path, int8: Path, texts: list[str]) -> dict:
-    """int8 against fp32 as the device runs them (NluModel, one utterance at a time): intents and slot sets."""
+def compare(fp32: Path, int8: Path, texts: list[tuple[str, str]]) -> dict:
+    """int8 against fp32 as the device runs them (NluModel, one utterance at a time, in its locale): intents and
+    slot sets. ``texts`` holds (utterance, locale) pairs."""
     from edge.nlu.runtime import NluModel
 
     a, b = NluModel(fp32, threads=2), NluModel(int8, threads=2)
     agree = slot_agree = 0
-    for text in texts:
-        pa, pb = a.parse(text), b.parse(text)
+    for text, locale in texts:
+        pa, pb = a.parse(text, locale), b.parse(text, locale)
         agree += pa.intent == pb.intent
         slot_agree += {(s.type, s.start, s.end) for s in pa.slots} == {(s.type, s.start, s.end) for s in pb.slots}
     return {"utterances": len(texts), "intent_agreement": agree / len(texts),
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", default="student")
     ap.add_argument("--data", type=Path, help="MASSIVE, for the int8-vs-fp32 check on dev utterances")
-    ap.add_argument("--check-per-locale", type=int, default=0, help="dev utterances per locale (0 = all)")
+    ap.add_argument("--check-per-locale", type=int, default=0,
+                    help="a seeded random sample of this many dev utterances per locale (0 = all)")
     ap.add_argument("--no-int8", action="store_true", help="fp32 only (the teacher, for the benchmark)")
     ap.add_argument("--compare-only", action="store_true", help="only the int8-vs-fp32 check of an earlier export")
     args = ap.parse_args(argv)
@@ -117,14 +120,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.data:
         from edge.nlu.massive import load_massive
 
-        texts: list[str] = []
-        dev = load_massive(args.data, splits=["dev"])
-        counts: dict[str, int] = {}
-        for e in dev:
-            if not args.check_per_locale or counts.get(e.locale, 0) < args.check_per_locale:
-                counts[e.locale] = counts.get(e.locale, 0) + 1
-                texts.append(e.utt)
+        by_locale: dict[str, list[tuple[str, str]]] = {}
+        for e in load_massive(args.data, splits=["dev"]):
+            by_locale.setdefault(e.locale, []).append((e.utt, e.locale))
+        texts: list[tuple[str, str]] = []
+        rng = random.Random(0)
+        for locale in sorted(by_locale):
+            rows = by_locale[locale]
+            n = args.check_per_locale
+            texts.extend(rng.sample(rows, n) if n and n < len(rows) else rows)
         report = compare(fp32, int8, texts)
+        report["sample"] = f"{args.check_per_locale} per locale, seeded" if args.check_per_locale else "whole dev split"
         int8_bytes = int8.stat().st_size + sum(f.stat().st_size for f in int8.parent.glob(int8.name + ".data"))
         report.update(fp32_mb=round(fp32.stat().st_size / 1e6, 2), int8_mb=round(int8_bytes / 1e6, 2))
         (args.out / f"{args.name}-export.json").write_text(json.dumps(report, indent=2) + "\n")
