@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--distill", type=Path, help="folder from tools.teacher_logits: train on those utterances")
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of the gold loss when distilling")
     ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--intent-weight", type=float, default=1.0,
+                    help="weight of the intent loss against the slot loss (1: equal)")
     ap.add_argument("--locales", nargs="*", help="train on these locales only (default: all)")
     ap.add_argument("--dev-per-locale", type=int, default=60)
     ap.add_argument("--eval-every", type=int, default=1500, help="steps between dev evaluations")
@@ -202,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
             ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
             lab_t, int_t = torch.from_numpy(lab).to(device), torch.from_numpy(intents).to(device)
             il, sl = ddp(ids_t, mask_t)
-            loss = F.cross_entropy(il, int_t) + F.cross_entropy(sl.flatten(0, 1), lab_t.flatten(), ignore_index=-100)
+            loss = (args.intent_weight * F.cross_entropy(il, int_t)
+                    + F.cross_entropy(sl.flatten(0, 1), lab_t.flatten(), ignore_index=-100))
             if args.distill:
                 rows = [row_of[k] for k in g]
                 ti = t_intent[rows].to(device)

@@ -25,6 +25,7 @@ import torch
 from onnx import numpy_helper
 
 from tools.nlu_model import load_checkpoint, save_checkpoint
+from tools.onnx_blocks import nbits_weight
 
 _PREFIX = "model."
 
@@ -60,13 +61,15 @@ def _linear_of(graph: onnx.GraphProto, weight: str, biases: set[str]) -> str | N
 
 
 def onnx_state(path: Path, like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A JointModel state dict from the int8 ONNX export of tools.export_nlu."""
+    """A JointModel state dict from the int8 ONNX export of tools.export_nlu (any of its quantisation schemes)."""
     model = onnx.load(str(path))
     graph = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     state: dict[str, np.ndarray] = {}
     for name, value in inits.items():
-        if name.startswith(_PREFIX) and not name.endswith(("_quantized", "_scale", "_zero_point")):
+        if name.startswith(_PREFIX) and name.endswith("_Transposed"):  # a Gemm weight the block quantiser flipped
+            state[name[len(_PREFIX):-len("_Transposed")]] = value.T.astype(np.float32)
+        elif name.startswith(_PREFIX) and not name.endswith(("_quantized", "_scale", "_zero_point")):
             state[name[len(_PREFIX):]] = value.astype(np.float32)
     biases = {n for n in inits if n.startswith(_PREFIX) and n.endswith(".bias")}
     for name in inits:
@@ -81,6 +84,11 @@ def onnx_state(path: Path, like: dict[str, torch.Tensor]) -> dict[str, torch.Ten
         if module is None:  # the one MatMul without a bias: the factorised word projection
             module = "word_proj"
         state[f"{module}.weight"] = w.T.copy()  # MatMul [in, out] -> Linear [out, in]
+    for node in graph.node:  # the block-quantised MatMuls (tools.export_nlu --quantize block8 / block4)
+        if node.op_type != "MatMulNBits":
+            continue
+        module = _linear_of(graph, node.input[1], biases) or "word_proj"
+        state[f"{module}.weight"] = nbits_weight(node, inits).T.copy()
     missing = set(like) - set(state)
     extra = set(state) - set(like)
     if missing or extra:
