@@ -60,7 +60,7 @@ def quantize(src: Path, dst: Path, scheme: str = "dynamic") -> None:
     call (quantize_dynamic). ``block4`` / ``block8``: the encoder's and slot head's MatMul weights as 4- / 8-bit
     integers with one scale per block of 32 input rows (onnxruntime's MatMulNBits), activations quantised per
     block of each row (accuracy_level 4): closer to fp32 and, at 4 bits, 2.7 MB smaller, but 1.6x the parse time;
-    not adopted (MODEL_CARD, "Tried and not kept").
+    not adopted (MODEL_CARD, "Tried on 2026-12-07 and not kept").
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
