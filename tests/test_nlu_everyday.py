@@ -1,7 +1,7 @@
 """Everyday phrasings a new user tried, which the first model got wrong, and their German, French and
 Spanish equivalents: typed as people type them (capitals, punctuation, digits), through the shipped model.
-Cases the current model still gets wrong are strict xfails: the test fails when one starts to pass. A case whose
-answer depends on the CPU's int8 instructions (MODEL_CARD, "Limits") is a non-strict xfail that says so."""
+Cases the current model still gets wrong are strict xfails: the test fails when one starts to pass. The model's
+answers do not depend on the CPU (7-bit int8 weights: tests/test_nlu_runtime.py), so every case is strict."""
 
 from __future__ import annotations
 
@@ -21,14 +21,6 @@ def _wrong(*case: object) -> object:
     return pytest.param(*values, marks=pytest.mark.xfail(strict=True, reason=str(why)))
 
 
-def _cpu_dependent(*case: object) -> object:
-    """A case the shipped int8 model gets right or wrong depending on the CPU: the dynamic int8 MatMul sums
-    unsigned x signed byte pairs into 16 bits on x86 CPUs without VNNI (saturating) and into 32 bits with it.
-    The last item says which answer each gives; a non-strict xfail until the model's numbers stop depending on it."""
-    *values, why = case
-    return pytest.param(*values, marks=pytest.mark.xfail(strict=False, reason=str(why)))
-
-
 INTENT_CASES = [
     ("en-US", "turn the sound down a little", "audio_volume_down"),
     ("de-DE", "mach den Ton ein bisschen leiser", "audio_volume_down"),
@@ -45,9 +37,7 @@ INTENT_CASES = [
     _wrong("zh-CN", "打开客厅的灯", "iot_hue_lighton",
            "wrong since the fourth training pass: the model says light up (brighter); 打开灯 alone is right"),
     ("en-US", "wake me up tomorrow", "alarm_set"),
-    _cpu_dependent("de-DE", "weck mich morgen", "alarm_set",
-                   "right (0.54) on a CPU with AVX512-VNNI; alarm query (0.42) on AVX2 alone (qemu -cpu Haswell, "
-                   "and CI's machine): 'wecke mich morgen' is right on both"),
+    ("de-DE", "weck mich morgen", "alarm_set"),
     ("fr-FR", "réveille-moi demain", "alarm_set"),
     ("es-ES", "despiértame mañana", "alarm_set"),
     ("en-US", "Set an alarm for 7 am", "alarm_set"),

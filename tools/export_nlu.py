@@ -50,16 +50,20 @@ def export_onnx(checkpoint: Path, path: Path) -> None:
     )
 
 
-QUANT_SCHEMES = ("dynamic", "block4", "block8")
+QUANT_SCHEMES = ("dynamic", "dynamic7", "block4", "block8")
 
 
-def quantize(src: Path, dst: Path, scheme: str = "dynamic") -> None:
+def quantize(src: Path, dst: Path, scheme: str = "dynamic7") -> None:
     """Quantise the fp32 export. The word embedding table is int8 per row in every scheme (a Gather).
 
-    ``dynamic`` (what ships): per-channel int8 MatMul weights, each activation tensor quantised with one scale per
-    call (quantize_dynamic). ``block4`` / ``block8``: the encoder's and slot head's MatMul weights as 4- / 8-bit
-    integers with one scale per block of 32 input rows (onnxruntime's MatMulNBits), activations quantised per
-    block of each row (accuracy_level 4): closer to fp32 and, at 4 bits, 2.7 MB smaller, but 1.6x the parse time;
+    ``dynamic7`` (what ships): per-channel MatMul weights in 7 bits (-64..64, quantize_dynamic's reduce_range),
+    each activation tensor quantised to 8 bits with one scale per call. ``dynamic``: the same with 8-bit weights,
+    whose answers depend on the CPU: x86 without VNNI sums unsigned x signed byte pairs into 16 bits, which
+    saturates (255 x 127 x 2 > 32767), while VNNI, AMX and ARM sum into 32 bits; a 7-bit pair cannot saturate
+    (255 x 64 x 2 = 32640), so every CPU computes the same integers. ``block4`` / ``block8``: the encoder's and slot
+    head's MatMul weights as 4- / 8-bit integers with one scale per block of 32 input rows (onnxruntime's
+    MatMulNBits), activations quantised per block of each row (accuracy_level 4): closer to fp32 and, at 4 bits,
+    2.7 MB smaller, but 1.6x the parse time;
     not adopted (MODEL_CARD, "Tried on 2026-12-07 and not kept").
     """
     import onnx
@@ -67,8 +71,9 @@ def quantize(src: Path, dst: Path, scheme: str = "dynamic") -> None:
 
     if scheme not in QUANT_SCHEMES:
         raise ValueError(f"unknown quantisation scheme {scheme!r}: use one of {', '.join(QUANT_SCHEMES)}")
-    if scheme == "dynamic":
+    if scheme in ("dynamic", "dynamic7"):
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=scheme == "dynamic7",
                          op_types_to_quantize=["MatMul", "Gather"], extra_options={"EnableSubgraph": False})
         return
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
@@ -104,7 +109,8 @@ def externalise(path: Path, min_bytes: int = 1 << 20) -> Path:
 
 def compare(fp32: Path, int8: Path, texts: list[tuple[str, str]]) -> dict:
     """int8 against fp32 as the device runs them (NluModel, one utterance at a time, in its locale): intents and
-    slot sets. ``texts`` holds (utterance, locale) pairs."""
+    slot sets, with the char n-gram model where ``charngrams.npz`` lies beside them (as it ships). ``texts`` holds
+    (utterance, locale) pairs."""
     from edge.nlu.runtime import NluModel
 
     a, b = NluModel(fp32, threads=2), NluModel(int8, threads=2)
@@ -114,7 +120,7 @@ def compare(fp32: Path, int8: Path, texts: list[tuple[str, str]]) -> dict:
         agree += pa.intent == pb.intent
         slot_agree += {(s.type, s.start, s.end) for s in pa.slots} == {(s.type, s.start, s.end) for s in pb.slots}
     return {"utterances": len(texts), "intent_agreement": agree / len(texts),
-            "slot_set_agreement": slot_agree / len(texts)}
+            "slot_set_agreement": slot_agree / len(texts), "with_charngrams": b.charngrams is not None}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--check-per-locale", type=int, default=0,
                     help="a seeded random sample of this many dev utterances per locale (0 = all)")
     ap.add_argument("--no-int8", action="store_true", help="fp32 only (the teacher, for the benchmark)")
-    ap.add_argument("--quantize", choices=QUANT_SCHEMES, default="dynamic",
+    ap.add_argument("--quantize", choices=QUANT_SCHEMES, default="dynamic7",
                     help="how the int8 file is quantised (see quantize())")
     ap.add_argument("--compare-only", action="store_true", help="only the int8-vs-fp32 check of an earlier export")
     args = ap.parse_args(argv)
