@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 EDGE = str(Path(sys.executable).parent / "edge")
 FIXTURE = "tests/fixtures/audio/rhino_within_context_en.wav"
 CHAT = "set a timer for five minutes\nwhat time is it\nadd milk to my shopping list\nwhat is on my shopping list\n"
+DATA = "/tmp/edge-arm-data"  # emptied at the start: every check begins as a fresh install (no alarms, lists, learning)
 NLU = {  # three scripts: Latin, CJK, Devanagari; each asks for an alarm
     "en-US": "wake me up at five am",
     "zh-CN": "明天早上七点叫醒我",
@@ -32,18 +34,22 @@ _WRAPPER = """
 import json, resource, subprocess, sys, threading, time
 a = json.loads(sys.argv[1]); t = time.monotonic(); peak = [0]
 p = subprocess.Popen(a['cmd'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-def sample():  # the child's resident memory without writable+executable anonymous mappings (qemu's code cache)
+def sample():  # the child's resident memory less its writable+executable mappings (qemu's code cache)
+    # VmRSS is one atomic counter; smaps is read in chunks while the process runs, and a buffer that mremap moves
+    # between two chunks is counted twice (a sum 65 MB above the process's true peak was seen), so smaps gives
+    # only the code cache, which stays put and only grows: read it first, VmRSS after, never an underestimate.
     while p.poll() is None:
         try:
-            rss = code = 0; perms = ''
+            code = 0; perms = ''
             for line in open(f'/proc/{p.pid}/smaps'):
                 first = line.split(None, 2)
                 if '-' in first[0] and len(first) > 1 and len(first[1]) == 4:
                     perms = first[1]
-                elif first[0] == 'Rss:':
-                    kb = int(first[1]); rss += kb; code += kb if 'w' in perms and 'x' in perms else 0
+                elif first[0] == 'Rss:' and 'w' in perms and 'x' in perms:
+                    code += int(first[1])
+            rss = next(int(line.split()[1]) for line in open(f'/proc/{p.pid}/status') if line.startswith('VmRSS:'))
             peak[0] = max(peak[0], rss - code)
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, StopIteration):
             pass
         time.sleep(0.1)
 th = threading.Thread(target=sample, daemon=True); th.start()
@@ -56,8 +62,8 @@ print(json.dumps({'rc': p.returncode, 'out': out, 'err': err, 's': time.monotoni
 def _measured(cmd: list[str], stdin: str | None) -> tuple[int, str, str, float, float, float]:
     """(returncode, stdout, stderr, seconds, peak RSS in MB, sampled peak RSS without qemu's code cache in MB) of
     ``cmd`` run in a fresh wrapper process: RUSAGE_CHILDREN is the command's exact peak (under qemu-user the
-    emulator's, translated code included); the second figure reads the child's mappings every 0.1 s and leaves
-    out the writable and executable ones (qemu's translation buffer, which a Pi does not have)."""
+    emulator's, translated code included); the second figure is the child's VmRSS every 0.1 s less its writable
+    and executable mappings (qemu's translation buffer, which a Pi does not have)."""
     done = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps({"cmd": cmd, "stdin": stdin})],
                           capture_output=True, text=True, check=True)
     r = json.loads(done.stdout)
@@ -104,7 +110,7 @@ def _check_profile(out: str) -> str | None:
 
 
 def steps() -> list[tuple[str, str, list[str], str | None, Callable[[str], str | None]]]:
-    data = ["--data-dir", "/tmp/edge-arm-data"]
+    data = ["--data-dir", DATA]
     out: list[tuple[str, str, list[str], str | None, Callable[[str], str | None]]] = [
         ("models", "-", [EDGE, "models", "--json"], None, _check_models),
         ("chat", "rpi4", [EDGE, "chat", "--profile", "rpi4", *data], CHAT, _check_chat),
@@ -130,6 +136,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    shutil.rmtree(DATA, ignore_errors=True)
     results = []
     failed = 0
     for name, prof, cmd, stdin, check in steps():

@@ -220,6 +220,31 @@ def test_a_quick_repeat_in_other_words_marks_an_unsure_turn_failed(tmp_path: Pat
     assert first.failed and "repeated" in first.signals
 
 
+class TimerRouter(FakeRouter):
+    """A timer skill that claims its requests by their words, whatever the NLU made of them (as edge's does)."""
+
+    def handle(self, parse: Parse, locale: str) -> Reply:
+        if "timer" in parse.text:
+            return Reply("Timer set.", locale, "timers")
+        return super().handle(parse, locale)
+
+
+def test_a_skill_acting_on_an_unsure_parse_is_no_failure_and_teaches_nothing(tmp_path: Path) -> None:
+    """`edge chat` run twice with "set a timer for five minutes" (unsure parse, timer set by its words), then
+    "what time is it" taught the assistant that setting a timer means asking the time: the acted turn was logged
+    as failed and the next request mined as its rephrasing. A skill that acted answered the user."""
+    nlu, _, learner = make(tmp_path)
+    router = LearningRouter(TimerRouter(), learner)
+    for _ in range(3):
+        parse, reply = say(nlu, router, "set a timer for the kitchen")
+        assert parse.out_of_domain and reply.skill == "timers"
+        say(nlu, router, "turn on the kitchen lights")
+    assert learner.memory.items == []
+    timer = learner.log.recent(2)[1]
+    assert not timer.failed and timer.signals == ["acted"]
+    assert nlu.parse("set a timer for the kitchen", "en-US").out_of_domain  # still the model's own parse
+
+
 def test_learn_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from edge.cli import main
 

@@ -49,6 +49,7 @@ class _Recent:
     turn: LoggedTurn
     mined: list[Candidate] = field(default_factory=list)
     item_id: int | None = None  # the learned item that made this turn's parse
+    claimed: bool = False  # a skill acted on it though the model was unsure (by its words, or carried over)
 
 
 class Learner:
@@ -194,21 +195,25 @@ class Learner:
         if answered:  # yes/no to a confirmation, or the value a slot question asked for
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
-        # the router asked ("Sorry, what?" / "Did you mean ...?"); an honest "I can't do that" is not an NLU failure
-        failed = parse.out_of_domain or (getattr(reply, "skill", None) == "dialogue"
-                                         and bool(getattr(reply, "expects_answer", False)))
+        # the router asked ("Sorry, what?" / "Did you mean ...?"); an honest "I can't do that" is not an NLU failure.
+        # A skill that acted on an unsure parse (a timer claims "set a timer for five minutes" by its words, a
+        # follow-up carries the last request over) answered the user: no failure, but no teacher either, since
+        # the intent that acted is not the model's.
+        skill, asks = getattr(reply, "skill", None), bool(getattr(reply, "expects_answer", False))
+        acted = skill not in (None, "dialogue") and not asks
+        failed = (parse.out_of_domain and not acted) or (skill == "dialogue" and asks)
         signal = ("out_of_domain" if parse.out_of_domain else "unsure") if failed else "acted"
         turn = self.log.record(text, locale, parse.intent, slots, parse.confidence,
                                source="learned" if item_id is not None else "model",
                                outcome="failed" if failed else "success", signals=[signal], **common)
-        current = _Recent(turn, item_id=item_id)
-        if prev is not None and not prev.turn.failed and prev.turn.source != "answer" \
+        current = _Recent(turn, item_id=item_id, claimed=acted and parse.out_of_domain)
+        if prev is not None and not prev.turn.failed and prev.turn.source != "answer" and not prev.claimed \
                 and now - prev.turn.at <= self.settings.repeat_s and prev.turn.intent != parse.intent \
                 and prev.turn.confidence < self.settings.sure_confidence \
                 and self.similarity(prev.turn.text, text) >= self.thresholds.repeat:
             self._reject(prev, "repeated")
         if not failed and parse.intent:
-            for r in self.recent:
+            for r in self.recent if not parse.out_of_domain else []:
                 if r.turn.failed and r.turn.source != "answer" and norm(r.turn.text) != norm(text):
                     score = closeness(self.similarity(r.turn.text, text), slots, r.turn.text)
                     if score >= self.thresholds.paraphrase:
