@@ -25,7 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "audio"
 # Layers, lowest first: a module may import its own layer and those below it.
 LAYERS = [
     ("base", ["edge/audio", "edge/profiles.py", "edge/paths.py", "edge/locale_tags.py", "edge/errors.py",
-              "edge/models.py", "edge/model_join.py", "edge/memory.py"]),
+              "edge/models.py", "edge/model_join.py", "edge/memory.py", "edge/stop_phrases.py"]),
     ("stages", ["edge/asr", "edge/nlu", "edge/tts", "edge/skills", "edge/wake", "edge/learn"]),  # learn: issue 15
     ("pipeline", ["edge/pipeline"]),
     ("assembly", ["edge/assembly.py"]),

@@ -116,6 +116,21 @@ def test_confirmed_clarification_learns_at_once(tmp_path: Path) -> None:
     assert nlu.parse("lights kitchen on now").intent == "iot_hue_lighton"
 
 
+def test_a_typed_phrasing_learned_is_known_as_the_voice_pipeline_hands_it_over(tmp_path: Path) -> None:
+    """Typed "it's dark, kitchen" learned; the voice pipeline parses a transcript's spoken form, "its dark kitchen"
+    (apostrophes dropped: edge.nlu.textform.spoken_form), which the learned layer once did not recognise."""
+    from edge.nlu.textform import spoken_form
+    from edge.skills.dialogue import Pending
+
+    nlu, router, learner = make(tmp_path)
+    parse, _ = say(nlu, router, "it's dark, kitchen")
+    router.inner.session.pending = Pending("clarify", "iot", Parse(parse.text, "iot_hue_lighton", 0.3, "iot"))
+    say(nlu, router, "yes")
+    heard = spoken_form("It's dark, kitchen.", "en-US")
+    assert heard == "its dark kitchen"
+    assert nlu.parse(heard, "en-US").intent == "iot_hue_lighton"
+
+
 def test_rejecting_a_learned_parse_undoes_the_item(tmp_path: Path) -> None:
     nlu, router, learner = make(tmp_path, sightings=1)
     say(nlu, router, "make the kitchen bright")
@@ -243,6 +258,16 @@ def test_a_skill_acting_on_an_unsure_parse_is_no_failure_and_teaches_nothing(tmp
     timer = learner.log.recent(2)[1]
     assert not timer.failed and timer.signals == ["acted"]
     assert nlu.parse("set a timer for the kitchen", "en-US").out_of_domain  # still the model's own parse
+
+
+def test_stop_alone_teaches_nothing(tmp_path: Path) -> None:
+    """"be quiet" after a failed request is the user giving up, not a rephrasing of it (the router stops; the
+    model reads it as audio_volume_mute, which a failed "quiet blah" must never be learned as)."""
+    nlu, router, learner = make(tmp_path)
+    for _ in range(3):
+        assert say(nlu, router, "quiet blah")[0].out_of_domain
+        router.handle(Parse("be quiet", "audio_volume_mute", 0.95, "audio", []), "en-US")
+    assert learner.memory.items == [] and learner.miner.pending() == []
 
 
 def test_learn_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

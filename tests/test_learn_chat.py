@@ -20,9 +20,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # (a phrasing the model may get wrong, a plain rephrasing of it): the first pair where the model fails the
-# first and understands the second is the one checked
+# first and understands the second is the one checked ("shut up" is no longer one: alone it always means stop)
 PAIRS = [("i need to be up by six tomorrow", "set an alarm for six am tomorrow"),
-         ("shut up", "mute the volume"),
          ("it's too dark in here", "turn the lights up"),
          ("get the kitchen all bright for me", "turn on the lights in the kitchen")]
 COMPLAINT = "no, that's not what I asked"

@@ -266,6 +266,45 @@ def test_cancel_ends_a_pending_turn(router: SkillRouter) -> None:
         assert router.session.pending is None and not reply.expects_answer, locale
 
 
+def test_stop_alone_stops_and_never_mutes(router: SkillRouter, services: dict) -> None:
+    """MASSIVE labels a bare "stop" (and "be quiet") audio_volume_mute: obeyed, the assistant muted its own voice,
+    saved across restarts, until the user thought of saying "unmute". Alone they stop and drop a pending question."""
+    sink = services["sink"]
+    for locale, text in (("en-US", "stop"), ("en-US", "be quiet, please"), ("de-DE", "hör auf"), ("es-ES", "basta")):
+        reply = router.handle(P(text, "audio_volume_mute", 0.95), locale)
+        assert reply.text == router.context(locale).say("common.cancelled") and not sink.muted, (locale, text)
+    router.handle(P("add milk", "lists_createoradd"), "en-US")
+    assert router.session.pending is not None
+    router.handle(P("stop", "audio_volume_mute", 0.95), "en-US")
+    assert router.session.pending is None
+    assert "muted" in router.handle(P("mute", "audio_volume_mute", 0.95), "en-US").text.lower() and sink.muted
+    reply = router.handle(P("stop the alarm", "alarm_remove", 0.95), "en-US")  # a command, not "stop" alone
+    assert reply.skill == "alarms", reply
+
+
+def test_a_complaint_asks_for_another_wording(router: SkillRouter) -> None:
+    """"No, that's not what I asked" was routed as a request of its own ("That's a fun one! ..."): it asks the
+    user to say it another way (the rephrasing edge.learn then learns from), unless a request follows it."""
+    for locale, text in (("en-US", "no, that's not what I asked"), ("fr-FR", "c'est faux"), ("ja-JP", "違う")):
+        router.handle(P("add milk", "lists_createoradd"), locale)
+        reply = router.handle(P(text, "general_quirky", 0.4), locale)
+        assert reply.text == router.context(locale).say("dialogue.rephrase") and reply.expects_answer, locale
+        assert router.session.pending is None
+    reply = router.handle(P("not that, turn on the kitchen lights", "iot_hue_lighton", 0.6,
+                            slots=[S("house_place", "kitchen")]), "en-US")
+    assert reply.skill == "iot", reply
+
+
+def test_thanks_gets_you_are_welcome(router: SkillRouter) -> None:
+    """MASSIVE has no intent for "thanks": the model read it as a request ("Did you mean to add a calendar
+    event?"). A thank-you alone, in the user's language or English, gets "You're welcome."."""
+    said = (("en-US", "thanks"), ("en-US", "OK, thanks!"), ("de-DE", "Vielen Dank"), ("ja-JP", "ありがとう"))
+    for locale, text in said:
+        reply = router.handle(P(text, "calendar_set", 0.1, ood=True), locale)
+        assert reply.text == router.context(locale).say("smalltalk.welcome") and not reply.expects_answer, locale
+    assert router.handle(P("thanks for nothing, set an alarm", "alarm_set", 0.9), "en-US").skill == "alarms"
+
+
 def test_yes_no_words_per_language() -> None:
     for locale, yes, no in (("en", "yes please", "no"), ("de", "ja", "nein"), ("fr", "oui", "non"), ("es", "sí", "no"),
                             ("it", "sì", "no"), ("pt", "sim", "não"), ("ja", "はい", "いいえ"), ("hi", "हाँ", "नहीं")):

@@ -26,7 +26,8 @@ from edge.learn.signals import correction_kind, norm
 from edge.learn.slots import slot_dicts
 from edge.learn.turnlog import LoggedTurn, TurnLog
 from edge.nlu.runtime import Parse
-from edge.skills.dialogue import answer_kind
+from edge.skills.dialogue import answer_kind, said_thanks
+from edge.stop_phrases import is_stop
 
 __all__ = ["LearnSettings", "Learner"]
 
@@ -180,14 +181,19 @@ class Learner:
                 self._reject(prev, "clarify_no")
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
-        correction = correction_kind(text, locale or "en") if text else None
-        if correction in ("no", "cancel") and parse.intent and not parse.out_of_domain \
+        stop = bool(text) and is_stop(text, locale)  # "stop", "be quiet" alone: the router stops, never a command
+        thanks = bool(text) and said_thanks(text, locale or "en")  # "You're welcome.": nothing to learn from it
+        correction = "cancel" if stop else correction_kind(text, locale or "en") if text else None
+        if correction in ("no", "cancel") and not stop and parse.intent and not parse.out_of_domain \
                 and parse.confidence >= self.settings.sure_confidence:
             correction = None  # "do not disturb me", "stop the music": a command, not an answer
         # "no"/"cancel" to a slot question or a confirmation only declines it; a complaint always rejects
         if correction is not None and (pending_kind in (None, "clarify") or correction == "complaint"):
             if prev is not None:
                 self._reject(prev, correction)
+            return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
+                                   outcome="success", signals=["answer"], **common)
+        if stop or thanks:  # it declined a slot question or a confirmation, or thanked: nothing to learn
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
         answered = pending is not None and (answer is not None or (

@@ -15,8 +15,9 @@ from typing import Protocol
 import numpy as np
 
 from edge.audio.rate import RATE
-from edge.locale_tags import language
 from edge.profiles import BARGE_IN_MODES
+from edge.stop_phrases import is_stop
+from edge.stop_phrases import tokens as _tokens
 
 __all__ = ["BARGE_IN_MODES", "ListenGate", "WakeDetector", "WakeHit", "is_stop_phrase", "strip_wake_phrase"]
 
@@ -77,38 +78,10 @@ class ListenGate:
         return False
 
 
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-# Whole utterances that mean "be quiet" during a reply, per language (English is always accepted too).
-_STOP_PHRASES: dict[str, tuple[str, ...]] = {
-    "en": ("stop", "stop it", "stop talking", "cancel", "be quiet", "quiet", "shut up", "silence", "enough",
-           "that's enough", "never mind", "nevermind", "hush", "pause", "abort"),
-    "de": ("stopp", "stop", "halt", "hör auf", "aufhören", "sei still", "ruhe", "still", "abbrechen", "genug",
-           "schon gut", "sei ruhig", "halt die klappe"),
-    "fr": ("stop", "arrête", "arrête toi", "arrêtez", "tais toi", "taisez vous", "silence", "chut", "annule",
-           "annuler", "ça suffit", "assez"),
-    "es": ("para", "pare", "stop", "detente", "cállate", "silencio", "basta", "ya basta", "cancela", "cancelar",
-           "calla"),
-    "it": ("basta", "stop", "fermati", "zitto", "silenzio", "annulla"),
-    "pt": ("para", "pare", "parar", "stop", "cala te", "cala a boca", "silêncio", "chega", "cancela", "cancelar"),
-}
-_FILLERS = frozenset("please ok okay just now oh um uh alright hey bitte jetzt mal stp svp por favor favor "
-                     "vale bueno ya per piacere".split())
-
-
 def is_stop_phrase(text: str, locale: str, wake_phrase: str | None = None) -> bool:
     """True when ``text`` is only "stop", "be quiet"... (in ``locale``'s language or English), possibly
-    with "please", repeated ("stop, stop") or after the wake phrase."""
-    words = _tokens(strip_wake_phrase(text, wake_phrase) if wake_phrase else text)
-    words = [w for w in words if w not in _FILLERS]
-    deduped = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
-    if not deduped:
-        return False
-    said = " ".join(deduped)
-    phrases = _STOP_PHRASES.get(language(locale), ()) + _STOP_PHRASES["en"]
-    return any(said == " ".join(_tokens(p)) for p in phrases)
+    with "please", repeated ("stop, stop") or after the wake phrase (``edge.stop_phrases``)."""
+    return is_stop(strip_wake_phrase(text, wake_phrase) if wake_phrase else text, locale)
 
 
 def strip_wake_phrase(text: str, phrase: str | None) -> str:

@@ -22,7 +22,7 @@ from edge.profiles import DialogueSettings
 from edge.skills.base import Outcome
 from edge.skills.helpers import words, words_of
 
-__all__ = ["FOLLOW_UP_S", "Pending", "Session", "answer_kind", "merge_slots"]
+__all__ = ["FOLLOW_UP_S", "Pending", "Session", "answer_kind", "merge_slots", "said_thanks"]
 
 FOLLOW_UP_S = DialogueSettings().follow_up_s  # the profile's [dialogue] follow_up_s default; assembly sets it
 
@@ -79,6 +79,13 @@ def answer_kind(text: str, locale: str) -> str | None:
             if len(cleaned.split()) <= 4 and (cleaned.startswith(p + " ") or cleaned.endswith(" " + p)):
                 return kind
     return None
+
+
+def said_thanks(text: str, locale: str) -> bool:
+    """Whether ``text`` is only a thank-you (``dialogue.thanks_words``, in ``locale``'s language or English)."""
+    cleaned = " ".join(words(text)).strip(" .!?")
+    phrases = words_of(locale, "dialogue.thanks_words") | words_of("en", "dialogue.thanks_words")
+    return any(cleaned == " ".join(words(p)) or cleaned.replace(" ", "") == p.replace(" ", "") for p in phrases)
 
 
 def merge_slots(old: list[Slot], new: list[Slot]) -> list[Slot]:

@@ -21,9 +21,11 @@ from typing import Any
 from edge.nlu.runtime import Parse, Slot
 from edge.paths import data_dir
 from edge.skills.base import Outcome, Skill, SkillContext
+from edge.skills.complaints import complaint_rest
 from edge.skills.contract import Reply, Router
-from edge.skills.dialogue import Pending, Session, answer_kind, merge_slots
+from edge.skills.dialogue import Pending, Session, answer_kind, merge_slots, said_thanks
 from edge.skills.i18n import Templates
+from edge.stop_phrases import is_stop
 
 __all__ = ["BUILTIN_SKILLS", "INTENTS", "LAZY_SKILLS", "ContextFactory", "SkillRouter", "UnavailableSkill",
            "default_data_dir", "load_skill"]
@@ -270,6 +272,21 @@ class SkillRouter(Router):
             return self._say(ctx, "common.silence")
         answer = answer_kind(text, locale)
         pending = session.pending
+        if is_stop(text, locale):  # "stop", "never mind", "be quiet" alone: never a command (a bare "stop" is mute)
+            if act:
+                session.pending = None
+                self.stop_playback()
+            return self._say(ctx, "common.cancelled")
+        # MASSIVE has no intent for "thanks": the model read it as a request
+        if (pending is None or answer is None) and said_thanks(text, locale):
+            if act:
+                session.pending = None
+            return self._say(ctx, "smalltalk.welcome")
+        rest = complaint_rest(text, locale)  # "no, that's not what I asked": unless it goes on with a request
+        if rest is not None and len(rest.split()) < 3 and not self._clear_command(parse):
+            if act:
+                session.pending = None
+            return self._say(ctx, "dialogue.rephrase", ask=True)
         if pending is not None:
             reply = self._answer_pending(pending, parse, answer, ctx, session, act)
             if reply is not None or not act:
