@@ -295,7 +295,7 @@ def test_a_complaint_asks_for_another_wording(router: SkillRouter) -> None:
     assert reply.skill == "iot", reply
 
 
-def test_thanks_gets_you_are_welcome(router: SkillRouter) -> None:
+def test_thanks_and_goodbye_get_an_answer(router: SkillRouter) -> None:
     """MASSIVE has no intent for "thanks": the model read it as a request ("Did you mean to add a calendar
     event?"). A thank-you alone, in the user's language or English, gets "You're welcome."."""
     said = (("en-US", "thanks"), ("en-US", "OK, thanks!"), ("de-DE", "Vielen Dank"), ("ja-JP", "ありがとう"))
@@ -303,6 +303,44 @@ def test_thanks_gets_you_are_welcome(router: SkillRouter) -> None:
         reply = router.handle(P(text, "calendar_set", 0.1, ood=True), locale)
         assert reply.text == router.context(locale).say("smalltalk.welcome") and not reply.expects_answer, locale
     assert router.handle(P("thanks for nothing, set an alarm", "alarm_set", 0.9), "en-US").skill == "alarms"
+    for locale, text in (("en-US", "goodbye"), ("fr-FR", "au revoir"), ("es-ES", "hasta luego")):
+        reply = router.handle(P(text, "calendar_query", 0.2, ood=True), locale)
+        assert reply.text == router.context(locale).say("smalltalk.bye") and not reply.expects_answer, locale
+
+
+def test_timer_requests_reach_the_timer_whatever_the_model_guesses(router: SkillRouter) -> None:
+    """MASSIVE has no timer intent. The shipped model reads "how much time is left on my timer" as datetime_query
+    (the time was told), "cancel the timer" as calendar_remove at 0.57 ("OK, cancelled.", the timer kept
+    running) and "stop the timer" as audio_volume_mute (the assistant muted itself). With "timer" in the words,
+    the timer skill answers them."""
+    assert router.handle(P("set a timer for ten minutes", "calendar_set", 0.57, slots=[S("time", "ten minutes")]),
+                         "en-US").text == "Timer set for 10 minutes."
+    assert "left" in router.handle(P("how much time is left on my timer", "datetime_query", 0.9), "en-US").text
+    assert router.handle(P("cancel the timer", "calendar_remove", 0.57), "en-US").text == "Timer cancelled."
+    router.handle(P("set a timer for five minutes", "alarm_set", 0.6, slots=[S("time", "five minutes")]), "en-US")
+    reply = router.handle(P("stop the timer", "audio_volume_mute", 0.86), "en-US")
+    assert reply.text == "Timer cancelled." and not router.context("en-US").services["sink"].muted
+    assert router.handle(P("what time is it", "datetime_query", 0.97), "en-US").skill == "datetime"
+    router.handle(P("set a timer for five minutes", "alarm_set", 0.6, slots=[S("time", "five minutes")]), "en-US")
+    router.handle(P("add milk", "lists_createoradd"), "en-US")  # "Which list ...?" waits for an answer
+    assert router.handle(P("cancel the timer", "calendar_remove", 0.57), "en-US").text == "Timer cancelled."
+    assert router.session.pending is None
+
+
+def test_several_items_in_one_request(router: SkillRouter) -> None:
+    """"add eggs and bread to my shopping list" added one item, "eggs bread" ("and" is a filler word there)."""
+    shopping = [S("list_name", "shopping")]
+    reply = router.handle(P("add eggs and bread to my shopping list", "lists_createoradd", slots=shopping), "en-US")
+    assert reply.text == "I added eggs and bread to your shopping list."
+    router.handle(P("add milk, butter and cheese to my shopping list", "lists_createoradd", slots=shopping), "en-US")
+    reply = router.handle(P("what is on my shopping list", "lists_query", slots=shopping), "en-US")
+    assert reply.data["state"]["items"] == ["eggs", "bread", "milk", "butter", "cheese"], reply
+    reply = router.handle(P("remove eggs and cheese from my shopping list", "lists_remove", slots=shopping), "en-US")
+    assert reply.text == "I removed eggs and cheese from your shopping list."
+    fr = [S("list_name", "courses")]
+    router.handle(P("ajoute des œufs et du pain à ma liste de courses", "lists_createoradd", slots=fr), "fr-FR")
+    listed = router.handle(P("ma liste de courses", "lists_query", slots=fr), "fr-FR")
+    assert listed.data["state"]["items"] == ["œufs", "pain"]
 
 
 def test_yes_no_words_per_language() -> None:

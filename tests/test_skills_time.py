@@ -364,6 +364,33 @@ def test_alarm_needs_time_ambiguity_and_out_of_range(tmp_path: Path) -> None:
         "05:00 oder 17:00?"
 
 
+@pytest.mark.parametrize(("locale", "text", "slots", "reply"), [
+    ("en-US", "wake me up tomorrow at seven", (("date", "tomorrow"), ("time", "seven")),
+     "Alarm set for 7 AM tomorrow."),
+    ("en-US", "set an alarm at seven tomorrow", (("time", "seven"), ("date", "tomorrow")),
+     "Alarm set for 7 AM tomorrow."),
+    ("de-DE", "weck mich morgen um sieben", (("date", "morgen"), ("time", "sieben")),
+     "Wecker gestellt für morgen um 07:00."),
+    ("es-ES", "despiértame mañana a las siete", (("date", "mañana"), ("time", "siete")),
+     "Alarma puesta para mañana a las 07:00."),
+])
+def test_alarm_date_and_bare_hour(locale: str, text: str, slots: tuple, reply: str, tmp_path: Path) -> None:
+    """The model tags "tomorrow" and "seven" but not the "at" between them; the slots alone, "tomorrow seven",
+    read as a date without a time, and the canonical alarm request was answered "For what time?"."""
+    out = AlarmSkill().handle(parse(text, "alarm_set", *slots), ctx_for(locale, tmp_path))
+    assert out.reply.text == reply and out.need_slot is None
+
+
+def test_alarm_remove_all_of_one_alarm_removes_it(tmp_path: Path) -> None:
+    """With one alarm, "delete all my alarms" asked "Remove all 1 alarms?" and answered "All 1 alarms removed."."""
+    ctx = ctx_for("en-US", tmp_path)
+    skill = AlarmSkill()
+    skill.handle(parse("wake me up at 6:30 tomorrow", "alarm_set", ("time", "6:30"), ("date", "tomorrow")), ctx)
+    out = skill.handle(parse("delete all my alarms", "alarm_remove"), ctx)
+    assert out.reply.text == "Alarm for 6:30 AM tomorrow removed." and out.confirm is None
+    assert skill.handle(parse("what alarms do I have", "alarm_query"), ctx).reply.text == "You have no alarms."
+
+
 def test_alarm_remove_all_asks_first(tmp_path: Path) -> None:
     for locale, expected in (("en-US", "Remove all 3 alarms?"), ("fr-FR", "Supprimer les 3 réveils ?"),
                              ("es-ES", "¿Borro las 3 alarmas?")):

@@ -26,7 +26,7 @@ from edge.learn.signals import correction_kind, norm
 from edge.learn.slots import slot_dicts
 from edge.learn.turnlog import LoggedTurn, TurnLog
 from edge.nlu.runtime import Parse
-from edge.skills.dialogue import answer_kind, said_thanks
+from edge.skills.dialogue import answer_kind, courtesy
 from edge.stop_phrases import is_stop
 
 __all__ = ["LearnSettings", "Learner"]
@@ -182,7 +182,7 @@ class Learner:
             return self.log.record(text, locale, parse.intent, slots, parse.confidence, source="answer",
                                    outcome="success", signals=["answer"], **common)
         stop = bool(text) and is_stop(text, locale)  # "stop", "be quiet" alone: the router stops, never a command
-        thanks = bool(text) and said_thanks(text, locale or "en")  # "You're welcome.": nothing to learn from it
+        thanks = bool(text) and courtesy(text, locale or "en") is not None  # "thanks", "bye": nothing to learn
         correction = "cancel" if stop else correction_kind(text, locale or "en") if text else None
         if correction in ("no", "cancel") and not stop and parse.intent and not parse.out_of_domain \
                 and parse.confidence >= self.settings.sure_confidence:

@@ -33,10 +33,25 @@ def has_phrase(text: str, locale: str, key: str) -> bool:
 
 
 def spoken_when(parse: Parse) -> str:
-    """The words that say when: the date/time slots joined, or the whole utterance."""
+    """The words that say when: the date/time slots joined, or the whole utterance. With a date and a time, the
+    words from the first to the last as said, with the word or two before a time that comes first: the
+    connector makes a bare number a time ("tomorrow at seven", "um sieben morgen", "mañana a las siete"), where
+    the slots alone ("tomorrow seven") read as a date."""
     parts = [slot(parse, t) for t in ("date", "time", "timeofday")]
     said = " ".join(p for p in parts if p)
-    return said or parse.text
+    text = parse.text
+    found = [s for s in parse.slots if s.type in ("date", "time", "timeofday") and s.value.strip()]
+    if len({s.type for s in found}) > 1 and all(0 <= s.start < s.end <= len(text) and text[s.start:s.end] == s.value
+                                                for s in found):
+        first = min(found, key=lambda s: s.start)
+        start, end = first.start, max(s.end for s in found)
+        if first.type == "time":
+            before = re.search(r"(?:[^\W\d]+\s+){0,2}$", text[:start])
+            start = before.start() if before else start
+        span = text[start:end].strip()
+        if len(span.split()) <= len(said.split()) + 4:
+            return span
+    return said or text
 
 
 def _meridiem_only(text: str, locale: str) -> str | None:
@@ -176,6 +191,9 @@ class AlarmSkill:
                 db.executemany("UPDATE alarms SET active = 0 WHERE id = ?", [(i,) for i in ids])
             return {"removed": ids}
 
+        if has_phrase(parse.text, ctx.locale, "alarms.all_words") and len(alarms) == 1:  # not "Remove all 1 alarms?"
+            text = join(self._describe(alarms, ctx), ctx.say)
+            return outcome(ctx, NAME, "alarms.removed", when=text), lambda: delete([alarms[0][0]])
         if has_phrase(parse.text, ctx.locale, "alarms.all_words"):
             ids = [a[0] for a in alarms]
 

@@ -22,7 +22,7 @@ from edge.profiles import DialogueSettings
 from edge.skills.base import Outcome
 from edge.skills.helpers import words, words_of
 
-__all__ = ["FOLLOW_UP_S", "Pending", "Session", "answer_kind", "merge_slots", "said_thanks"]
+__all__ = ["FOLLOW_UP_S", "Pending", "Session", "answer_kind", "courtesy", "merge_slots"]
 
 FOLLOW_UP_S = DialogueSettings().follow_up_s  # the profile's [dialogue] follow_up_s default; assembly sets it
 
@@ -81,11 +81,15 @@ def answer_kind(text: str, locale: str) -> str | None:
     return None
 
 
-def said_thanks(text: str, locale: str) -> bool:
-    """Whether ``text`` is only a thank-you (``dialogue.thanks_words``, in ``locale``'s language or English)."""
+def courtesy(text: str, locale: str) -> str | None:
+    """"thanks" or "bye" when ``text`` is only a thank-you or a goodbye (``dialogue.thanks_words`` /
+    ``dialogue.bye_words``, in ``locale``'s language or English); MASSIVE has no intent for either."""
     cleaned = " ".join(words(text)).strip(" .!?")
-    phrases = words_of(locale, "dialogue.thanks_words") | words_of("en", "dialogue.thanks_words")
-    return any(cleaned == " ".join(words(p)) or cleaned.replace(" ", "") == p.replace(" ", "") for p in phrases)
+    for kind in ("thanks", "bye"):
+        phrases = words_of(locale, f"dialogue.{kind}_words") | words_of("en", f"dialogue.{kind}_words")
+        if any(cleaned == " ".join(words(p)) or cleaned.replace(" ", "") == p.replace(" ", "") for p in phrases):
+            return kind
+    return None
 
 
 def merge_slots(old: list[Slot], new: list[Slot]) -> list[Slot]:

@@ -8,14 +8,17 @@ the list name and without the language's filler words (``lists.filler_words``: "
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
-from edge.nlu.runtime import Parse
+from edge.nlu.runtime import Parse, Slot
 from edge.skills.base import Outcome, SkillContext
 from edge.skills.helpers import clean_text, outcome, slot, whole_word_slots, words, words_of
 from edge.skills.store import utc_iso
+from edge.skills.timefmt import join
 
-__all__ = ["ListsSkill", "list_item_text", "list_name", "name_in_words"]
+__all__ = ["ListsSkill", "list_item_text", "list_items", "list_name", "name_in_words"]
 
 READ_OUT_MAX = 10  # items read out at most; a longer list is summarised ("You have 9,243 items; the first ten...")
 
@@ -83,6 +86,33 @@ def list_item_text(parse: Parse, locale: str) -> str | None:
     return " ".join(kept) or None
 
 
+def list_items(parse: Parse, locale: str, and_word: str) -> list[str]:
+    """The items of an add/remove request, split at commas and the language's ``and_word`` (a word between
+    spaces only: Japanese "と" is also inside words): "add eggs and bread" -> ["eggs", "bread"]. The ``item``
+    slot the dialogue filled is one item. Each is :func:`list_item_text` of its part."""
+    if slot(parse, "item"):
+        item = list_item_text(parse, locale)
+        return [item] if item else []
+    whole = list_item_text(parse, locale)
+    if whole is None:
+        return []
+    word = and_word.strip().lower()
+    pattern = r"\s*[,、，]\s*" + (rf"|\s+{re.escape(word)}\s+" if word and and_word.startswith(" ") else "")
+    spans = [(m.start(), m.end()) for m in re.finditer(pattern, parse.text, flags=re.IGNORECASE)]
+    if not spans:
+        return [whole]
+    edges = [0, *[e for span in spans for e in span], len(parse.text)]
+    parts = [replace(parse, text=parse.text[a:b], slots=_slots_within(parse, a, b))
+             for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    items = [list_item_text(part, locale) for part in parts]
+    return [i for i in items if i] or [whole]
+
+
+def _slots_within(parse: Parse, start: int, end: int) -> list[Slot]:
+    return [replace(s, start=s.start - start, end=s.end - start) for s in parse.slots
+            if s.start >= start and s.end <= end]
+
+
 class ListsSkill:
     name = "lists"
     intents = ("lists_createoradd", "lists_query", "lists_remove")
@@ -104,17 +134,20 @@ class ListsSkill:
             name = list_name(found[0], ctx.locale) if found else None
         if parse.intent == "lists_query":
             return self._query(store, name, ctx)
-        item = list_item_text(parse, ctx.locale)
+        items = list_items(parse, ctx.locale, ctx.say("datetime.and"))
         if parse.intent == "lists_remove":
-            return self._remove(store, name, item, ctx)
-        return self._add(store, name, item, ctx)
+            if len(items) > 1 and name is not None:
+                return self._remove_many(store, name, items, ctx)
+            return self._remove(store, name, items[0] if items else None, ctx)
+        return self._add(store, name, items, ctx)
 
     @staticmethod
     def _list_id(store: Any, name: str) -> int | None:
         rows = store.query("SELECT id FROM lists WHERE name = ?", (name,))
         return int(rows[0][0]) if rows else None
 
-    def _add(self, store: Any, name: str | None, item: str | None, ctx: SkillContext) -> Outcome:
+    def _add(self, store: Any, name: str | None, items: list[str], ctx: SkillContext) -> Outcome:
+        item = join(items, ctx.say) if items else None
         if name is None:
             out = outcome(ctx, self.name, "lists.which_list_add" if item else "lists.which_list", item=item or "")
             out.need_slot = "list_name"
@@ -124,14 +157,32 @@ class ListsSkill:
             created = db.execute("INSERT INTO lists (name, created) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                  (name, now)).rowcount == 1
             list_id = db.execute("SELECT id FROM lists WHERE name = ?", (name,)).fetchone()[0]
-            if item is not None:
-                db.execute("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, ?, 0)",
-                           (list_id, item, now))
+            db.executemany("INSERT INTO list_items (list_id, text, created, done) VALUES (?, ?, ?, 0)",
+                           [(list_id, i, now) for i in items])
         if item is None:
             key = "lists.created" if created else "lists.exists"
             return outcome(ctx, self.name, key, name=name, state={"list": name, "created": created})
+        added: str | list[str] = items[0] if len(items) == 1 else items
         return outcome(ctx, self.name, "lists.added", item=item, name=name,
-                       state={"list": name, "added": item, "created": created})
+                       state={"list": name, "added": added, "created": created})
+
+    def _remove_many(self, store: Any, name: str, items: list[str], ctx: SkillContext) -> Outcome:
+        """"remove eggs and bread": each item that is on the list, in one transaction."""
+        list_id = self._list_id(store, name)
+        if list_id is None:
+            return outcome(ctx, self.name, "lists.missing", name=name)
+        removed: list[str] = []
+        with store.transaction() as db:
+            for item in items:
+                row = db.execute("SELECT id, text FROM list_items WHERE list_id = ? AND lower(text) LIKE ? "
+                                 "ORDER BY id", (list_id, f"%{item.lower()}%")).fetchone()
+                if row is not None:
+                    db.execute("DELETE FROM list_items WHERE id = ?", (row[0],))
+                    removed.append(row[1])
+        if not removed:
+            return outcome(ctx, self.name, "lists.not_on_list", item=join(items, ctx.say), name=name)
+        return outcome(ctx, self.name, "lists.removed", item=join(removed, ctx.say), name=name,
+                       state={"list": name, "removed": removed})
 
     def _query(self, store: Any, name: str | None, ctx: SkillContext) -> Outcome:
         sep = ctx.say("lists.separator")

@@ -23,7 +23,7 @@ from edge.paths import data_dir
 from edge.skills.base import Outcome, Skill, SkillContext
 from edge.skills.complaints import complaint_rest
 from edge.skills.contract import Reply, Router
-from edge.skills.dialogue import Pending, Session, answer_kind, merge_slots, said_thanks
+from edge.skills.dialogue import Pending, Session, answer_kind, courtesy, merge_slots
 from edge.skills.i18n import Templates
 from edge.stop_phrases import is_stop
 
@@ -277,11 +277,12 @@ class SkillRouter(Router):
                 session.pending = None
                 self.stop_playback()
             return self._say(ctx, "common.cancelled")
-        # MASSIVE has no intent for "thanks": the model read it as a request
-        if (pending is None or answer is None) and said_thanks(text, locale):
+        # MASSIVE has no intent for "thanks" or "bye": the model read them as requests
+        polite = courtesy(text, locale) if pending is None or answer is None else None
+        if polite is not None:
             if act:
                 session.pending = None
-            return self._say(ctx, "smalltalk.welcome")
+            return self._say(ctx, "smalltalk.welcome" if polite == "thanks" else "smalltalk.bye")
         rest = complaint_rest(text, locale)  # "no, that's not what I asked": unless it goes on with a request
         if rest is not None and len(rest.split()) < 3 and not self._clear_command(parse):
             if act:
@@ -291,14 +292,26 @@ class SkillRouter(Router):
             reply = self._answer_pending(pending, parse, answer, ctx, session, act)
             if reply is not None or not act:
                 return reply
-        elif answer == "cancel" and (parse.intent is None or parse.confidence < self.new_command):
+        elif answer == "cancel" and (parse.intent is None or parse.confidence < self.new_command) \
+                and not self._claimed_by_text(parse, locale):  # "cancel the timer" is the timer's
             return self._say(ctx, "common.cancelled")
         return self._route(parse, ctx, session, act)
+
+    def _claimed_by_text(self, parse: Parse, locale: str) -> bool:
+        """Whether a skill claims ``parse`` by its words (a timer: "cancel the timer")."""
+        skill = self.skill_for(parse, locale)
+        handles = getattr(skill, "handles", None) if skill is not None else None
+        try:
+            return handles is not None and bool(handles(replace(parse, locale=parse.locale or locale)))
+        except Exception:  # skill_for has logged it
+            return False
 
     def _answer_pending(self, pending: Pending, parse: Parse, answer: str | None, ctx: SkillContext,
                         session: Session, act: bool) -> Reply | None:
         """The reply to a turn that answers a pending question; None: not an answer, route it as new."""
         skill = self._by_name.get(pending.skill)
+        if answer == "cancel" and self._claimed_by_text(parse, ctx.locale):  # "cancel the timer": a request
+            return self._drop_and_route(parse, ctx, session, act)
         if answer == "cancel":
             if act:
                 session.pending = None

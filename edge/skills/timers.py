@@ -1,6 +1,7 @@
 """Timers and reminders. MASSIVE has no timer intent: they arrive as ``alarm_set`` ("set a timer for ten
 minutes") or ``calendar_set`` ("remind me to call mom at five"), and as ``alarm_query``/``alarm_remove`` for
-"how long is left on my timer" / "cancel the timer". The router asks :meth:`TimerSkill.handles` first.
+"how long is left on my timer" / "cancel the timer" (and as whatever the model guesses: ``QUERY_INTENTS``,
+``CANCEL_INTENTS``). The router asks :meth:`TimerSkill.handles` first.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from edge.skills.store import store_for, utc_iso
 from edge.skills.timefmt import duration as duration_words
 from edge.skills.timefmt import join, when_phrase
 
-__all__ = ["MAX_TIMER", "TimerSkill"]
+__all__ = ["CANCEL_INTENTS", "MAX_TIMER", "QUERY_INTENTS", "TimerSkill"]
 
 NAME = "timers"
 MAX_TIMER = dt.timedelta(hours=24)
+# With "timer" in the words, what the model makes of a request MASSIVE has no intent for, by what it asks:
+# "how much time is left on my timer" -> datetime_query, "cancel my timer" -> calendar_remove, "stop the timer"
+# -> audio_volume_mute (which muted the assistant and left the timer running).
+QUERY_INTENTS = ("alarm_query", "datetime_query", "calendar_query", "weather_query")  # Spanish "tiempo": weather
+CANCEL_INTENTS = ("alarm_remove", "calendar_remove", "audio_volume_mute", "audio_volume_other")
 
 
 class TimerSkill:
@@ -36,7 +42,7 @@ class TimerSkill:
     def handles(self, parse: Parse, locale: str | None = None) -> bool:
         """True when this parse is about a timer or a reminder rather than an alarm or calendar event."""
         locale = locale or parse.locale or "en"
-        if parse.intent not in self.intents:
+        if parse.intent not in (*self.intents, *QUERY_INTENTS, *CANCEL_INTENTS):
             return False
         if has_phrase(parse.text, locale, "timers.timer_words"):
             return True
@@ -54,9 +60,9 @@ class TimerSkill:
         return self._plan(parse, ctx)[0]
 
     def _plan(self, parse: Parse, ctx: SkillContext) -> tuple[Outcome, Callable[[], dict] | None]:
-        if parse.intent == "alarm_query":
+        if parse.intent in QUERY_INTENTS:
             return self._query(ctx), None
-        if parse.intent == "alarm_remove":
+        if parse.intent in CANCEL_INTENTS:
             return self._cancel(ctx)
         if self._is_reminder(parse, ctx.locale) and not has_phrase(parse.text, ctx.locale, "timers.timer_words"):
             resolved = resolve_datetime(spoken_when(parse), ctx.locale, ctx.clock())
