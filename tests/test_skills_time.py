@@ -436,6 +436,28 @@ def test_timer_skill(locale: str, tmp_path: Path) -> None:
     assert skill.handle(parse(text, "alarm_query"), ctx).reply.text == Templates(locale).say("timers.none")
 
 
+def test_reminder_text_tagged_in_pieces(tmp_path: Path) -> None:
+    """The model tags "take out the trash" as "take out the" + "trash": the reminder said "take out the."."""
+    text = "set a reminder to take out the trash at 8 pm"
+    pieces = [Slot("event_name", "take out the", 18, 30), Slot("event_name", "trash", 31, 36)]
+    p = Parse(text, "calendar_set", 0.77, "calendar", [*pieces, Slot("time", "8 pm", 40, 44)])
+    out = TimerSkill().handle(p, ctx_for("en-US", tmp_path))
+    assert out.reply.text == "OK, I'll remind you at 8 PM today: take out the trash."
+
+
+def test_reminders_are_listed(tmp_path: Path) -> None:
+    """"what are my reminders" (calendar_query to the model) reached the calendar: "Nothing is coming up"."""
+    ctx = ctx_for("en-US", tmp_path)
+    skill = TimerSkill()
+    query = parse("what are my reminders", "calendar_query")
+    assert skill.handles(query, "en-US")
+    assert skill.handle(query, ctx).reply.text == "You have no reminders."
+    skill.handle(parse("remind me to call mom tomorrow at five pm", "calendar_set", ("date", "tomorrow"),
+                       ("time", "five pm"), ("event_name", "call mom")), ctx)
+    assert skill.handle(query, ctx).reply.text == "Your reminders: 5 PM tomorrow: call mom."
+    assert not skill.handles(parse("what is on my calendar", "calendar_query"), "en-US")
+
+
 def test_timer_edge_cases_and_reminders(tmp_path: Path) -> None:
     ctx = ctx_for("en-US", tmp_path)
     skill = TimerSkill()
@@ -471,6 +493,12 @@ DATETIME_CASES = [
     ("es-ES", "qué hora es", [], "Son las 14:00."),
     ("es-ES", "qué fecha es hoy", [], "Hoy es miércoles, 25 de noviembre de 2026."),
     ("ja-JP", "今何時", [], "今は14:00です。"),
+    # another day: these answered with today's date
+    ("en-US", "what day is tomorrow", [("date", "tomorrow")], "Tomorrow is Thursday."),
+    ("en-US", "what is the date tomorrow", [("date", "tomorrow")], "Tomorrow is Thursday, November 26, 2026."),
+    ("en-US", "what is the date next friday", [("date", "friday")], "Friday is November 27."),
+    ("es-ES", "qué día es mañana", [("date", "mañana")], "Mañana es jueves."),
+    ("en-US", "what day is christmas", [("event_name", "christmas")], "Sorry, I don't know when christmas is."),
 ]
 
 

@@ -7,15 +7,17 @@ Places: a table of about 60 big cities (English and a few local names) -> IANA z
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
+from dataclasses import replace
 from functools import lru_cache
 
 from edge.nlu.runtime import Parse
 from edge.skills.alarms import has_phrase
 from edge.skills.base import Outcome, SkillContext
 from edge.skills.helpers import outcome, slot
-from edge.skills.resolve import Invalid, time_of_day
+from edge.skills.resolve import Invalid, Resolved, resolve_datetime, time_of_day
 from edge.skills.timefmt import clock, date_words, weekday_name
 
 __all__ = ["CITY_ZONES", "DateTimeSkill", "zone_for"]
@@ -116,6 +118,9 @@ class DateTimeSkill:
             now = now.astimezone(zone)
         state = {"zone": str(now.tzinfo), "now": now.isoformat()}
         suffix = "_in" if place else ""
+        other = self._other_day(parse, ctx, now) if place is None else None
+        if other is not None:
+            return other
         if has_phrase(parse.text, ctx.locale, "datetime.weekday_words") and not slot(parse, "date"):
             return outcome(ctx, NAME, f"datetime.weekday{suffix}", weekday=weekday_name(now.date(), ctx.say),
                            place=place, state=state)
@@ -123,6 +128,29 @@ class DateTimeSkill:
             return outcome(ctx, NAME, f"datetime.date{suffix}", date=date_words(now.date(), ctx.say), place=place,
                            state=state)
         return outcome(ctx, NAME, f"datetime.time{suffix}", time=clock(now, ctx.locale), place=place, state=state)
+
+    @staticmethod
+    def _other_day(parse: Parse, ctx: SkillContext, now: dt.datetime) -> Outcome | None:
+        """"what day is tomorrow" -> "Tomorrow is Tuesday, December 8, 2026." (it answered with today's date);
+        a day it cannot place ("what day is christmas") says so. None for today or no day asked about."""
+        said = slot(parse, "date")
+        if said is None:
+            event = slot(parse, "event_name")
+            return outcome(ctx, NAME, "datetime.unknown_day", event=event) if event else None
+        resolved = resolve_datetime(said, ctx.locale, now)
+        if not isinstance(resolved, Resolved) or not resolved.has_date or resolved.when.date() == now.date():
+            return None
+        day = resolved.when.date()
+        weekday = weekday_name(day, ctx.say)
+        named = weekday.lower() in said.lower()  # "next friday": its date, not "Friday is Friday, ..."
+        if has_phrase(parse.text, ctx.locale, "datetime.weekday_words") and not named:
+            out = outcome(ctx, NAME, "datetime.weekday_other", when=said, weekday=weekday,
+                          state={"date": day.isoformat()})
+        else:
+            out = outcome(ctx, NAME, "datetime.date_other", when=said, date=date_words(day, ctx.say, not named),
+                          state={"date": day.isoformat()})
+        out.reply = replace(out.reply, text=out.reply.text[:1].upper() + out.reply.text[1:])
+        return out
 
     def _convert(self, parse: Parse, ctx: SkillContext) -> Outcome:
         now = ctx.clock()

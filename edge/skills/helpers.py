@@ -72,12 +72,29 @@ def ctx_has(ctx: SkillContext, key: str) -> bool:
 
 
 def slot(parse: Parse, *types: str) -> str | None:
-    """The value of the first slot of one of ``types`` (in the order given), or None."""
+    """The value of the first slot of one of ``types`` (in the order given), or None. Spans of that type that
+    follow it with only spaces between are part of it: the model may tag one value in pieces ("take out the"
+    + "trash" for "take out the trash")."""
     for t in types:
-        for s in parse.slots:
-            if s.type == t and s.value.strip():
-                return s.value.strip()
+        spans = sorted((s for s in parse.slots if s.type == t and s.value.strip()), key=lambda s: s.start)
+        if spans:
+            return _joined(parse.text, spans).strip()
     return None
+
+
+def _joined(text: str, spans: list[Slot]) -> str:
+    def placed(s: Slot) -> bool:  # offsets into this text (slots moved from another utterance have -1)
+        return 0 <= s.start < s.end <= len(text) and text[s.start:s.end] == s.value
+
+    first = spans[0]
+    if not placed(first):
+        return first.value
+    end = first.end
+    for s in spans[1:]:
+        if not placed(s) or s.start < end or text[end:s.start].strip():
+            break
+        end = s.end
+    return text[first.start:end]
 
 
 def _word_char(ch: str) -> bool:

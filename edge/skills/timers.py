@@ -46,7 +46,7 @@ class TimerSkill:
             return False
         if has_phrase(parse.text, locale, "timers.timer_words"):
             return True
-        return parse.intent in ("alarm_set", "calendar_set") and self._is_reminder(parse, locale)
+        return parse.intent in ("alarm_set", "calendar_set", *QUERY_INTENTS) and self._is_reminder(parse, locale)
 
     @staticmethod
     def _is_reminder(parse: Parse, locale: str) -> bool:
@@ -61,6 +61,8 @@ class TimerSkill:
 
     def _plan(self, parse: Parse, ctx: SkillContext) -> tuple[Outcome, Callable[[], dict] | None]:
         if parse.intent in QUERY_INTENTS:
+            if self._is_reminder(parse, ctx.locale) and not has_phrase(parse.text, ctx.locale, "timers.timer_words"):
+                return self._query_reminders(ctx), None
             return self._query(ctx), None
         if parse.intent in CANCEL_INTENTS:
             return self._cancel(ctx)
@@ -145,6 +147,21 @@ class TimerSkill:
         items = [ctx.say("timers.item", duration=d) for d in left]
         return outcome(ctx, NAME, "timers.left_many", count=len(timers), items=join(items, ctx.say),
                        state={"timers": [t[0] for t in timers]})
+
+    @staticmethod
+    def _query_reminders(ctx: SkillContext) -> Outcome:
+        """"what are my reminders": they were stored here, and the calendar answered "Nothing is coming up"."""
+        store = store_for(ctx.services, ctx.data_dir)
+        now = ctx.clock()
+        rows = store.query("SELECT id, due, text FROM timers WHERE kind = 'reminder' AND state = 'pending' "
+                           "ORDER BY due")
+        if not rows:
+            return outcome(ctx, NAME, "timers.reminders_none")
+        items = [ctx.say("timers.reminder_item", text=r["text"] or ctx.say("timers.reminder_default"),
+                         when=when_phrase(dt.datetime.fromisoformat(r["due"]).astimezone(now.tzinfo), now, ctx.say,
+                                          ctx.locale)) for r in rows]
+        return outcome(ctx, NAME, "timers.reminders", items=join(items, ctx.say),
+                       state={"reminders": [r["id"] for r in rows]})
 
     def _cancel(self, ctx: SkillContext) -> tuple[Outcome, Callable[[], dict] | None]:
         timers = self._pending(ctx)
