@@ -343,6 +343,15 @@ def test_several_items_in_one_request(router: SkillRouter) -> None:
     assert listed.data["state"]["items"] == ["œufs", "pain"]
 
 
+def test_a_sum_that_computes_is_answered_however_unsure_the_model(router: SkillRouter) -> None:
+    """"what is 2 to the power of 10" is qa_maths at 0.48 to the shipped model: it asked "Did you mean to do a
+    calculation?". A sum the maths skill can compute is answered; anything else is still asked about."""
+    assert router.handle(P("what is 2 to the power of 10", "qa_maths", 0.48, ood=True), "en-US").text == \
+        "The answer is 1024."
+    reply = router.handle(P("what is the meaning of life", "qa_maths", 0.4, ood=True), "en-US")
+    assert reply.skill == "dialogue" and reply.expects_answer
+
+
 def test_yes_no_words_per_language() -> None:
     for locale, yes, no in (("en", "yes please", "no"), ("de", "ja", "nein"), ("fr", "oui", "non"), ("es", "sí", "no"),
                             ("it", "sì", "no"), ("pt", "sim", "não"), ("ja", "はい", "いいえ"), ("hi", "हाँ", "नहीं")):

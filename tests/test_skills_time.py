@@ -381,6 +381,19 @@ def test_alarm_date_and_bare_hour(locale: str, text: str, slots: tuple, reply: s
     assert out.reply.text == reply and out.need_slot is None
 
 
+def test_the_same_alarm_twice_is_one_alarm(tmp_path: Path) -> None:
+    """Saying the same alarm twice made two ("You have 2 alarms: 7 AM tomorrow and 7 AM tomorrow.")."""
+    ctx = ctx_for("en-US", tmp_path)
+    skill = AlarmSkill()
+    first = skill.handle(parse("set an alarm for 7 am tomorrow", "alarm_set", ("time", "7 am"),
+                               ("date", "tomorrow")), ctx)
+    again = skill.handle(parse("wake me up tomorrow at seven", "alarm_set", ("date", "tomorrow"),
+                               ("time", "seven")), ctx)
+    assert first.state["alarm_id"] and again.reply.text == "You already have an alarm for 7 AM tomorrow."
+    listed = skill.handle(parse("what alarms do I have", "alarm_query"), ctx)
+    assert listed.reply.text == "You have one alarm: 7 AM tomorrow."
+
+
 def test_alarm_remove_all_of_one_alarm_removes_it(tmp_path: Path) -> None:
     """With one alarm, "delete all my alarms" asked "Remove all 1 alarms?" and answered "All 1 alarms removed."."""
     ctx = ctx_for("en-US", tmp_path)
@@ -547,11 +560,13 @@ CHILD = textwrap.dedent("""
     ctx = SkillContext("en-US", lambda: now, Path(sys.argv[1]), lambda key, **v: Templates("en-US").say(key, **v))
     skill = AlarmSkill()
     print("ready", flush=True)
-    i = 0
+    i = int(sys.argv[2])  # each child its own alarms: the same alarm said twice is one alarm
     while True:
         i += 1
-        hour = f"{(i % 12) + 1}:{i % 60:02d} pm"
-        out = skill.handle(Parse(hour, "alarm_set", 0.9, "alarm", [Slot("time", hour, 0, len(hour))]), ctx)
+        day, hour = f"december {(i // 720) % 28 + 1}", f"{(i // 60) % 12 + 1}:{i % 60:02d} pm"
+        text = f"{day} at {hour}"
+        slots = [Slot("date", day, 0, len(day)), Slot("time", hour, len(day) + 4, len(text))]
+        out = skill.handle(Parse(text, "alarm_set", 0.9, "alarm", slots), ctx)
         print(out.state["alarm_id"], flush=True)
 """)
 
@@ -560,9 +575,9 @@ def test_sigkill_keeps_every_confirmed_alarm(tmp_path: Path) -> None:
     rng = random.Random(7)
     confirmed: set[int] = set()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    for _ in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                                env=env)
+    for run in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(run * 3000)], stdout=subprocess.PIPE,
+                                text=True, env=env)
         assert proc.stdout is not None
         lines: list[str] = []
         reader = threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True)

@@ -137,6 +137,13 @@ class AlarmSkill:
                                                          "recurrence": _recurrence_words(recurrence, ctx)}
         else:
             text_key, values = "alarms.set", {"when": when_phrase(when, now, ctx.say, ctx.locale)}
+        if any(at == when and rec == recurrence for _, at, rec in self._alarms(ctx)):  # said twice: not two alarms
+            def forget() -> dict:
+                ctx.session.pop(PENDING, None)
+                return {}
+
+            described = self._describe([(0, when, recurrence)], ctx)[0]
+            return outcome(ctx, NAME, "alarms.exists", when=described, state={"exists": when.isoformat()}), forget
         result = outcome(ctx, NAME, text_key, **values)
 
         def write() -> dict:
